@@ -1,0 +1,301 @@
+#include "chain/store.h"
+
+#include <cstring>
+#include <mutex>
+
+#include <leveldb/cache.h>
+#include <leveldb/db.h>
+#include <leveldb/env.h>
+#include <leveldb/filter_policy.h>
+#include <leveldb/helpers/memenv.h>
+#include <leveldb/write_batch.h>
+
+#include "util/encoding.h"
+
+namespace traceledger::chain {
+namespace {
+
+constexpr char kBlockPrefix = 'B';
+constexpr char kEntryPrefix = 'E';
+constexpr std::string_view kMetaKey = "M";
+
+std::string NumberKey(char prefix, uint64_t n) {
+  std::string key(9, '\0');
+  key[0] = prefix;
+  PutBigEndian64(n, reinterpret_cast<uint8_t*>(key.data() + 1));
+  return key;
+}
+
+leveldb::Slice ToSlice(std::string_view s) { return leveldb::Slice(s.data(), s.size()); }
+std::string_view ToView(const leveldb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+StoreError FromStatus(const leveldb::Status& s, std::string_view what) {
+  StoreErrorCode code = StoreErrorCode::kIo;
+  if (s.IsCorruption()) code = StoreErrorCode::kCorruption;
+  if (s.IsInvalidArgument()) code = StoreErrorCode::kNotFound;
+  std::string text = s.ToString();
+  // LevelDB reports a held LOCK file as an IO error mentioning "lock".
+  if (s.IsIOError() && text.find("lock") != std::string::npos) code = StoreErrorCode::kLocked;
+  return StoreError{code, std::string(what) + ": " + text};
+}
+
+// A WritableFile that fails on command, for disk-full / I/O-error tests.
+class FaultyWritableFile : public leveldb::WritableFile {
+ public:
+  FaultyWritableFile(leveldb::WritableFile* base, FaultInjector* faults)
+      : base_(base), faults_(faults) {}
+  ~FaultyWritableFile() override { delete base_; }
+  leveldb::Status Append(const leveldb::Slice& data) override {
+    if (faults_->fail_writes) return leveldb::Status::IOError("injected write failure");
+    return base_->Append(data);
+  }
+  leveldb::Status Close() override { return base_->Close(); }
+  leveldb::Status Flush() override {
+    if (faults_->fail_writes) return leveldb::Status::IOError("injected write failure");
+    return base_->Flush();
+  }
+  leveldb::Status Sync() override {
+    if (faults_->fail_syncs) return leveldb::Status::IOError("injected sync failure");
+    return base_->Sync();
+  }
+
+ private:
+  leveldb::WritableFile* base_;
+  FaultInjector* faults_;
+};
+
+class FaultyEnv : public leveldb::EnvWrapper {
+ public:
+  FaultyEnv(leveldb::Env* base, FaultInjector* faults) : EnvWrapper(base), faults_(faults) {}
+  leveldb::Status NewWritableFile(const std::string& name, leveldb::WritableFile** result) override {
+    leveldb::Status s = target()->NewWritableFile(name, result);
+    if (s.ok()) *result = new FaultyWritableFile(*result, faults_);
+    return s;
+  }
+  leveldb::Status NewAppendableFile(const std::string& name,
+                                    leveldb::WritableFile** result) override {
+    leveldb::Status s = target()->NewAppendableFile(name, result);
+    if (s.ok()) *result = new FaultyWritableFile(*result, faults_);
+    return s;
+  }
+
+ private:
+  FaultInjector* faults_;
+};
+
+std::string EncodeTip(const Tip& tip) {
+  std::string out(8, '\0');
+  PutBigEndian64(tip.height, reinterpret_cast<uint8_t*>(out.data()));
+  out.append(reinterpret_cast<const char*>(tip.block_hash.data()), 32);
+  out += tip.frontier.Serialize();
+  return out;
+}
+
+std::optional<Tip> DecodeTip(std::string_view bytes) {
+  if (bytes.size() < 40) return std::nullopt;
+  Tip tip;
+  tip.height = GetBigEndian64(reinterpret_cast<const uint8_t*>(bytes.data()));
+  std::memcpy(tip.block_hash.data(), bytes.data() + 8, 32);
+  auto frontier = MerkleFrontier::Deserialize(bytes.substr(40));
+  if (!frontier) return std::nullopt;
+  tip.frontier = std::move(*frontier);
+  return tip;
+}
+
+}  // namespace
+
+struct Store::Impl {
+  // Declaration order matters for destruction: db before env/cache/filter.
+  std::unique_ptr<leveldb::Env> mem_env;
+  std::unique_ptr<leveldb::Env> faulty_env;
+  std::unique_ptr<leveldb::Cache> cache;
+  std::unique_ptr<const leveldb::FilterPolicy> filter;
+  std::unique_ptr<leveldb::DB> db;
+
+  mutable std::mutex mu;
+  std::optional<Tip> tip;  // GUARDED_BY(mu)
+
+  StoreResult<std::optional<std::string>> Get(std::string_view key) const {
+    std::string value;
+    leveldb::Status s = db->Get(leveldb::ReadOptions(), ToSlice(key), &value);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    if (!s.ok()) return FromStatus(s, "read");
+    return std::optional<std::string>(std::move(value));
+  }
+};
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+std::string Store::BlockKey(uint64_t height) { return NumberKey(kBlockPrefix, height); }
+std::string Store::EntryKey(uint64_t index) { return NumberKey(kEntryPrefix, index); }
+
+StoreResult<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  leveldb::Options opts;
+  opts.create_if_missing = options.create_if_missing;
+  opts.paranoid_checks = true;
+  leveldb::Env* env = leveldb::Env::Default();
+  if (options.in_memory) {
+    impl->mem_env.reset(leveldb::NewMemEnv(env));
+    env = impl->mem_env.get();
+  }
+  if (options.faults != nullptr) {
+    impl->faulty_env = std::make_unique<FaultyEnv>(env, options.faults);
+    env = impl->faulty_env.get();
+  }
+  opts.env = env;
+  impl->cache.reset(leveldb::NewLRUCache(options.cache_bytes));
+  opts.block_cache = impl->cache.get();
+  impl->filter.reset(leveldb::NewBloomFilterPolicy(10));
+  opts.filter_policy = impl->filter.get();
+  opts.write_buffer_size = options.write_buffer_bytes;
+  // Larger tables keep the file count (and open-file churn) low for big logs.
+  opts.max_file_size = size_t{16} << 20;
+
+  leveldb::DB* db = nullptr;
+  leveldb::Status s = leveldb::DB::Open(opts, options.path, &db);
+  if (!s.ok()) return FromStatus(s, "open " + options.path);
+  impl->db.reset(db);
+
+  auto meta = impl->Get(kMetaKey);
+  if (!meta.ok()) return meta.error();
+  if (meta->has_value()) {
+    auto tip = DecodeTip(**meta);
+    if (!tip) return StoreError{StoreErrorCode::kCorruption, "tip record (key 'M') does not parse"};
+    impl->tip = std::move(*tip);
+  }
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+std::optional<Tip> Store::tip() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->tip;
+}
+
+StoreResult<void> Store::AppendBlock(const SignedBlock& block, std::span<const std::string> entries,
+                                     const MerkleFrontier& frontier_after, const WriteSet& extra,
+                                     bool sync) {
+  const BlockHeader& h = block.header;
+  std::optional<Tip> current = tip();
+  uint64_t want_height = current ? current->height + 1 : 0;
+  Hash want_prev = current ? current->block_hash : Hash{};
+  uint64_t size_before = current ? current->frontier.size() : 0;
+  if (h.height != want_height) {
+    return StoreError{StoreErrorCode::kInvalid, "block height " + std::to_string(h.height) +
+                                                    " does not extend tip (want " +
+                                                    std::to_string(want_height) + ")"};
+  }
+  if (h.prev_hash != want_prev) return StoreError{StoreErrorCode::kInvalid, "prev_hash is not the tip's hash"};
+  if (h.record_count != entries.size()) {
+    return StoreError{StoreErrorCode::kInvalid, "record_count differs from the number of entries"};
+  }
+  if (frontier_after.size() != size_before + entries.size() || h.tree_size != frontier_after.size() ||
+      h.root != frontier_after.Root()) {
+    return StoreError{StoreErrorCode::kInvalid, "tree_size/root do not match the log after the block"};
+  }
+
+  leveldb::WriteBatch batch;
+  batch.Put(ToSlice(BlockKey(h.height)), ToSlice(block.Serialize()));
+  for (size_t i = 0; i < entries.size(); ++i) {
+    batch.Put(ToSlice(EntryKey(size_before + i)), ToSlice(entries[i]));
+  }
+  for (const auto& [key, value] : extra.puts()) {
+    if (key.empty() || key[0] < 'a' || key[0] > 'z') {
+      return StoreError{StoreErrorCode::kInvalid, "higher-layer key must start with a lowercase letter"};
+    }
+    batch.Put(ToSlice(key), ToSlice(value));
+  }
+  for (const auto& key : extra.deletes()) {
+    if (key.empty() || key[0] < 'a' || key[0] > 'z') {
+      return StoreError{StoreErrorCode::kInvalid, "higher-layer key must start with a lowercase letter"};
+    }
+    batch.Delete(ToSlice(key));
+  }
+  Tip next{.height = h.height, .block_hash = h.ComputeHash(), .frontier = frontier_after};
+  batch.Put(ToSlice(kMetaKey), ToSlice(EncodeTip(next)));
+
+  leveldb::WriteOptions wo;
+  wo.sync = sync;
+  leveldb::Status s = impl_->db->Write(wo, &batch);
+  if (!s.ok()) return FromStatus(s, "append block " + std::to_string(h.height));
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->tip = std::move(next);
+  return {};
+}
+
+StoreResult<void> Store::Write(const WriteSet& extra, bool sync) {
+  leveldb::WriteBatch batch;
+  for (const auto& [key, value] : extra.puts()) batch.Put(ToSlice(key), ToSlice(value));
+  for (const auto& key : extra.deletes()) batch.Delete(ToSlice(key));
+  leveldb::WriteOptions wo;
+  wo.sync = sync;
+  leveldb::Status s = impl_->db->Write(wo, &batch);
+  if (!s.ok()) return FromStatus(s, "write");
+  return {};
+}
+
+StoreResult<std::optional<SignedBlock>> Store::GetBlock(uint64_t height) const {
+  auto raw = impl_->Get(BlockKey(height));
+  if (!raw.ok()) return raw.error();
+  if (!raw->has_value()) return std::optional<SignedBlock>();
+  auto block = SignedBlock::Parse(**raw);
+  if (!block) {
+    return StoreError{StoreErrorCode::kCorruption,
+                      "block " + std::to_string(height) + " does not parse"};
+  }
+  return std::optional<SignedBlock>(*block);
+}
+
+StoreResult<std::optional<std::string>> Store::GetEntry(uint64_t index) const {
+  return impl_->Get(EntryKey(index));
+}
+
+StoreResult<std::optional<std::string>> Store::Get(std::string_view key) const {
+  return impl_->Get(key);
+}
+
+StoreResult<void> Store::Scan(
+    std::string_view prefix, std::string_view start,
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  leveldb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<leveldb::Iterator> it(impl_->db->NewIterator(ro));
+  it->Seek(ToSlice(start.empty() ? prefix : start));
+  for (; it->Valid(); it->Next()) {
+    std::string_view key = ToView(it->key());
+    if (key.substr(0, prefix.size()) != prefix) break;
+    if (!fn(key, ToView(it->value()))) break;
+  }
+  if (!it->status().ok()) return FromStatus(it->status(), "scan");
+  return {};
+}
+
+StoreResult<void> Store::ScanEntries(
+    uint64_t first, uint64_t count,
+    const std::function<bool(uint64_t, std::string_view)>& fn) const {
+  if (count == 0) return {};
+  leveldb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<leveldb::Iterator> it(impl_->db->NewIterator(ro));
+  std::string key = EntryKey(first);
+  it->Seek(ToSlice(key));
+  for (uint64_t i = first; i < first + count; ++i, it->Next()) {
+    if (!it->Valid() || ToView(it->key()) != EntryKey(i)) {
+      if (!it->status().ok()) return FromStatus(it->status(), "scan entries");
+      return StoreError{StoreErrorCode::kCorruption, "entry " + std::to_string(i) + " is missing"};
+    }
+    if (!fn(i, ToView(it->value()))) break;
+  }
+  if (!it->status().ok()) return FromStatus(it->status(), "scan entries");
+  return {};
+}
+
+StoreResult<void> Store::RawPutForTesting(std::string_view key, std::string_view value) {
+  leveldb::WriteOptions wo;
+  leveldb::Status s = impl_->db->Put(wo, ToSlice(key), ToSlice(value));
+  if (!s.ok()) return FromStatus(s, "raw put");
+  return {};
+}
+
+}  // namespace traceledger::chain

@@ -4,7 +4,9 @@ add_library(traceledger_warnings INTERFACE)
 target_compile_options(traceledger_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align
   -Wold-style-cast -Woverloaded-virtual -Wimplicit-fallthrough -Wformat=2
-  -Wnull-dereference -Wmissing-declarations)
+  -Wmissing-declarations
+  # Designated initializers that rely on member defaults are house style.
+  -Wno-missing-field-initializers)
 if(TRACELEDGER_WERROR)
   target_compile_options(traceledger_warnings INTERFACE -Werror)
 endif()

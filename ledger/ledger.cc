@@ -1,0 +1,534 @@
+#include "ledger/ledger.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "chain/merkle.h"
+#include "ledger/rules.h"
+#include "ledger/state.h"
+#include "util/thread_pool.h"
+
+namespace traceledger::ledger {
+namespace {
+
+int64_t SystemClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+LedgerError StoreFailure(const chain::StoreError& e) { return LedgerError{LedgerErrorCode::kStore, e.message}; }
+
+Reject Unavailable(std::string message) { return Reject{RejectCode::kUnavailable, "", std::move(message)}; }
+
+// The block being built, over committed state. Used by the committer only.
+class Overlay : public StateReader {
+ public:
+  explicit Overlay(const StoreState& base) : base_(base) {}
+  std::optional<std::string> Get(std::string_view key) const override {
+    auto it = pending_.find(std::string(key));
+    if (it != pending_.end()) return it->second;
+    return base_.Get(key);
+  }
+  void Put(const std::string& key, const std::string& value) { pending_[key] = value; }
+
+ private:
+  const StoreState& base_;
+  std::unordered_map<std::string, std::string> pending_;
+};
+
+}  // namespace
+
+// One queued submission.
+struct Submission {
+  Record record;
+  std::optional<wallet::PublicKey> verified_key;  // signature checked with it
+  std::promise<SubmitResult> done;
+};
+
+class Ledger::Committer {
+ public:
+  Committer(const LedgerOptions& options, chain::Store& store, std::optional<wallet::SecretKey> signer)
+      : options_(options), store_(store), state_(store), signer_(std::move(signer)),
+        pool_(options.verify_threads) {
+    if (auto tip = store_.tip()) {
+      auto block = store_.GetBlock(tip->height);
+      if (block.ok() && block->has_value()) last_timestamp_ms_ = (*block)->header.timestamp_ms;
+    }
+    thread_ = std::thread([this] { Loop(); });
+  }
+
+  ~Committer() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    queue_cv_.notify_all();
+    thread_.join();
+  }
+
+  const StoreState& state() const { return state_; }
+
+  // Parses and pre-verifies; returns a submission or the reject.
+  Result<std::unique_ptr<Submission>, Reject> Prepare(std::string_view json) const {
+    auto record = ParseRecord(json);
+    if (!record.ok()) return record.error();
+    auto sub = std::make_unique<Submission>();
+    sub->record = std::move(record).value();
+    // Resolve against committed state; a key registered in a block not yet
+    // committed is resolved (and the signature checked) by the committer.
+    // UINT64_MAX: as of the end of the committed log (facts are stamped).
+    auto author = ResolveAuthor(sub->record, state_, UINT64_MAX);
+    if (author.ok()) {
+      if (!VerifySignature(sub->record, author->key)) {
+        return Reject{RejectCode::kBadSignature, "sig", "signature does not verify under key " + sub->record.author};
+      }
+      sub->verified_key = author->key;
+    }
+    return sub;
+  }
+
+  SubmitResult Submit(std::string_view json) {
+    auto sub = Prepare(json);
+    if (!sub.ok()) return sub.error();
+    std::future<SubmitResult> f = (*sub)->done.get_future();
+    std::vector<std::unique_ptr<Submission>> one;
+    one.push_back(std::move(sub).value());
+    Enqueue(std::move(one));
+    return f.get();
+  }
+
+  std::vector<SubmitResult> SubmitBatch(std::span<const std::string> jsons) {
+    std::vector<std::optional<Result<std::unique_ptr<Submission>, Reject>>> prepared(jsons.size());
+    pool_.ParallelFor(jsons.size(), [&](size_t i) { prepared[i].emplace(Prepare(jsons[i])); });
+    std::vector<SubmitResult> results;
+    results.reserve(jsons.size());
+    std::vector<std::unique_ptr<Submission>> queued;
+    std::vector<std::pair<size_t, std::future<SubmitResult>>> futures;
+    for (size_t i = 0; i < jsons.size(); ++i) {
+      auto& p = *prepared[i];
+      if (!p.ok()) {
+        results.emplace_back(p.error());
+        continue;
+      }
+      results.emplace_back(Unavailable("pending"));
+      futures.emplace_back(i, p.value()->done.get_future());
+      queued.push_back(std::move(p).value());
+    }
+    if (!queued.empty()) Enqueue(std::move(queued));
+    for (auto& [i, f] : futures) results[i] = f.get();
+    return results;
+  }
+
+ private:
+  void Enqueue(std::vector<std::unique_ptr<Submission>> subs) {
+    std::unique_lock<std::mutex> lock(mu_);
+    space_cv_.wait(lock, [&] { return queued_ < options_.max_queued_records || stopping_; });
+    if (stopping_) {
+      for (auto& s : subs) s->done.set_value(Unavailable("the ledger is shutting down"));
+      return;
+    }
+    queued_ += subs.size();
+    for (auto& s : subs) queue_.push_back(std::move(s));
+    queue_cv_.notify_one();
+  }
+
+  void Loop() {
+    for (;;) {
+      std::vector<std::unique_ptr<Submission>> batch;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping and drained
+        size_t n = std::min(queue_.size(), options_.max_block_records);
+        batch.reserve(n);
+        for (size_t i = 0; i < n; ++i) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+        queued_ -= n;
+      }
+      space_cv_.notify_all();
+      CommitBatch(batch);
+    }
+  }
+
+  // Checks that the node's key may seal the block starting at `first_index`.
+  std::optional<std::string> SignerProblem(const StateReader& state, uint64_t first_index) const {
+    if (!signer_) return "this node is read-only (no operator key)";
+    Record probe;
+    probe.author = signer_->Public().KeyId();
+    auto author = ResolveAuthor(probe, state, first_index);
+    if (!author.ok()) return "operator key: " + author.error().message;
+    if (!HasRole(state, author->party, Role::kOperator, first_index)) {
+      return "key " + probe.author + " belongs to " + author->party + ", which is not an operator";
+    }
+    return std::nullopt;
+  }
+
+  void CommitBatch(std::vector<std::unique_ptr<Submission>>& batch) {
+    if (broken_) {
+      for (auto& s : batch) s->done.set_value(Unavailable(broken_reason_));
+      return;
+    }
+    std::optional<chain::Tip> tip = store_.tip();
+    const uint64_t height = tip ? tip->height + 1 : 0;
+    const uint64_t first_index = tip ? tip->frontier.size() : 0;
+    chain::MerkleFrontier frontier = tip ? tip->frontier : chain::MerkleFrontier();
+    // Block time never goes backwards, whatever the wall clock does.
+    const int64_t now_ms = std::max<int64_t>(
+        options_.clock_ms ? options_.clock_ms() : SystemClockMs(), static_cast<int64_t>(last_timestamp_ms_));
+
+    if (height > 0) {
+      if (auto problem = SignerProblem(state_, first_index)) {
+        for (auto& s : batch) s->done.set_value(Unavailable(*problem));
+        return;
+      }
+    }
+
+    Overlay overlay(state_);
+    chain::WriteSet writes;
+    std::vector<std::string> entries;
+    std::vector<Submission*> accepted;
+    std::optional<wallet::PublicKey> genesis_key;
+    for (auto& s : batch) {
+      const uint64_t index = first_index + entries.size();
+      auto author = ResolveAuthor(s->record, overlay, index);
+      if (!author.ok()) {
+        s->done.set_value(author.error());
+        continue;
+      }
+      if (!s->verified_key || !(*s->verified_key == author->key)) {
+        if (!VerifySignature(s->record, author->key)) {
+          s->done.set_value(Reject{RejectCode::kBadSignature, "sig",
+                                   "signature does not verify under key " + s->record.author});
+          continue;
+        }
+      }
+      ValidationContext ctx{.index = index, .ledger_time_s = now_ms / 1000,
+                            .max_clock_skew_s = options_.max_clock_skew_s};
+      if (auto ok = CheckRecord(s->record, *author, overlay, ctx); !ok.ok()) {
+        s->done.set_value(ok.error());
+        continue;
+      }
+      if (index == 0) genesis_key = author->key;
+      for (auto& [key, value] : Effects(s->record, *author, index)) {
+        overlay.Put(key, value);
+        writes.Put(std::move(key), std::move(value));
+      }
+      frontier.AppendLeaf(s->record.leaf_hash);
+      entries.push_back(std::move(s->record.entry));
+      accepted.push_back(s.get());
+    }
+    if (state_.io_error()) {
+      Fail("reading ledger state failed; restart the node");
+      for (auto* s : accepted) s->done.set_value(Unavailable(broken_reason_));
+      return;
+    }
+    if (accepted.empty()) return;
+    if (height == 0 && !(genesis_key && signer_ && *genesis_key == signer_->Public())) {
+      for (auto* s : accepted) s->done.set_value(Unavailable("genesis must be sealed by the key it registers"));
+      return;
+    }
+
+    chain::BlockHeader header{.height = height,
+                              .prev_hash = tip ? tip->block_hash : chain::Hash{},
+                              .tree_size = frontier.size(),
+                              .root = frontier.Root(),
+                              .timestamp_ms = static_cast<uint64_t>(now_ms),
+                              .record_count = static_cast<uint32_t>(entries.size()),
+                              .signer = signer_->Public().bytes()};
+    chain::SignedBlock block = chain::SignedBlock::Seal(header, *signer_);
+    auto written = store_.AppendBlock(block, entries, frontier, writes, options_.sync);
+    if (!written.ok()) {
+      Fail("storing block " + std::to_string(height) + " failed: " + written.error().message);
+      for (auto* s : accepted) s->done.set_value(Unavailable(broken_reason_));
+      return;
+    }
+    last_timestamp_ms_ = header.timestamp_ms;
+    for (const auto& [key, value] : writes.puts()) state_.Written(key, value);
+    for (size_t i = 0; i < accepted.size(); ++i) {
+      accepted[i]->done.set_value(Receipt{.id = accepted[i]->record.id, .index = first_index + i, .height = height});
+    }
+  }
+
+  void Fail(std::string reason) {
+    broken_ = true;
+    broken_reason_ = "ledger unavailable: " + std::move(reason);
+  }
+
+  const LedgerOptions& options_;
+  chain::Store& store_;
+  StoreState state_;
+  std::optional<wallet::SecretKey> signer_;
+  ThreadPool pool_;
+
+  std::mutex mu_;
+  std::condition_variable queue_cv_;
+  std::condition_variable space_cv_;
+  std::deque<std::unique_ptr<Submission>> queue_;  // GUARDED_BY(mu_)
+  size_t queued_ = 0;                              // GUARDED_BY(mu_)
+  bool stopping_ = false;                          // GUARDED_BY(mu_)
+
+  // Committer thread only.
+  uint64_t last_timestamp_ms_ = 0;
+  bool broken_ = false;
+  std::string broken_reason_;
+  std::thread thread_;
+};
+
+Ledger::Ledger(const LedgerOptions& options, std::unique_ptr<chain::Store> store,
+               std::optional<wallet::SecretKey> signer)
+    : options_(options), store_(std::move(store)) {
+  committer_ = std::make_unique<Committer>(options_, *store_, std::move(signer));
+}
+
+Ledger::~Ledger() { committer_.reset(); }
+
+namespace {
+
+LedgerResult<std::unique_ptr<chain::Store>> OpenStore(const LedgerOptions& options, bool create) {
+  auto store = chain::Store::Open(chain::StoreOptions{.path = options.path,
+                                                      .create_if_missing = create,
+                                                      .in_memory = options.in_memory,
+                                                      .faults = options.faults,
+                                                      .cache_bytes = options.cache_bytes,
+                                                      .write_buffer_bytes = options.write_buffer_bytes});
+  if (!store.ok()) {
+    if (store.error().code == chain::StoreErrorCode::kNotFound) {
+      return LedgerError{LedgerErrorCode::kNoGenesis, "no ledger at " + options.path + " (run init first)"};
+    }
+    return StoreFailure(store.error());
+  }
+  return std::move(store).value();
+}
+
+}  // namespace
+
+LedgerResult<std::unique_ptr<Ledger>> Ledger::Create(const LedgerOptions& options,
+                                                     const wallet::SecretKey& operator_key,
+                                                     const OperatorIdentity& identity) {
+  auto store = OpenStore(options, /*create=*/true);
+  if (!store.ok()) return store.error();
+  if ((*store)->tip()) return LedgerError{LedgerErrorCode::kExists, "a ledger already exists at " + options.path};
+  std::unique_ptr<Ledger> ledger(new Ledger(options, std::move(store).value(), operator_key));
+  Json body = {{"party", identity.party},
+               {"name", identity.name},
+               {"roles", Json::array({"operator"})},
+               {"public_key", operator_key.Public().Hex()}};
+  int64_t now_s = (options.clock_ms ? options.clock_ms() : SystemClockMs()) / 1000;
+  Record genesis = SignRecord(RecordKind::kParty, body, operator_key, now_s);
+  auto result = ledger->Submit(genesis.entry);
+  if (!result.ok()) {
+    return LedgerError{LedgerErrorCode::kStore, "writing genesis failed: " + result.error().ToString()};
+  }
+  return ledger;
+}
+
+LedgerResult<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options,
+                                                   std::optional<wallet::SecretKey> signer) {
+  auto store = OpenStore(options, /*create=*/false);
+  if (!store.ok()) return store.error();
+  auto tip = (*store)->tip();
+  if (!tip) return LedgerError{LedgerErrorCode::kNoGenesis, "no ledger at " + options.path + " (run init first)"};
+  if (signer) {
+    StoreState state(**store);
+    Record probe;
+    probe.author = signer->Public().KeyId();
+    auto author = ResolveAuthor(probe, state, tip->frontier.size());
+    if (!author.ok() || !HasRole(state, author->party, Role::kOperator, tip->frontier.size())) {
+      return LedgerError{LedgerErrorCode::kNotOperator,
+                         "key " + probe.author + " is not an active operator key of this ledger"};
+    }
+  }
+  return std::unique_ptr<Ledger>(new Ledger(options, std::move(store).value(), std::move(signer)));
+}
+
+SubmitResult Ledger::Submit(std::string_view json) { return committer_->Submit(json); }
+
+std::vector<SubmitResult> Ledger::SubmitBatch(std::span<const std::string> jsons) {
+  return committer_->SubmitBatch(jsons);
+}
+
+LedgerResult<std::optional<chain::SignedBlock>> Ledger::GetBlock(uint64_t height) const {
+  auto block = store_->GetBlock(height);
+  if (!block.ok()) return StoreFailure(block.error());
+  return *block;
+}
+
+LedgerResult<uint64_t> Ledger::HeightOfIndex(uint64_t index) const {
+  auto tip = store_->tip();
+  if (!tip || index >= tip->frontier.size()) {
+    return LedgerError{LedgerErrorCode::kCorrupt, "log index " + std::to_string(index) + " is beyond the tip"};
+  }
+  // First block whose tree_size exceeds index.
+  uint64_t lo = 0, hi = tip->height;
+  while (lo < hi) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    auto block = GetBlock(mid);
+    if (!block.ok()) return block.error();
+    if (!block->has_value()) {
+      return LedgerError{LedgerErrorCode::kCorrupt, "block " + std::to_string(mid) + " is missing"};
+    }
+    if ((*block)->header.tree_size > index) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
+}
+
+LedgerResult<std::optional<StoredRecord>> Ledger::GetByIndex(uint64_t index) const {
+  auto entry = store_->GetEntry(index);
+  if (!entry.ok()) return StoreFailure(entry.error());
+  if (!entry->has_value()) return std::optional<StoredRecord>();
+  auto record = ParseRecord(**entry);
+  if (!record.ok() || record->entry != **entry) {
+    return LedgerError{LedgerErrorCode::kCorrupt,
+                       "entry " + std::to_string(index) + " is not a canonical record" +
+                           (record.ok() ? "" : ": " + record.error().ToString())};
+  }
+  auto height = HeightOfIndex(index);
+  if (!height.ok()) return height.error();
+  return std::optional<StoredRecord>(StoredRecord{std::move(record).value(), index, *height});
+}
+
+LedgerResult<std::optional<StoredRecord>> Ledger::GetRecord(const chain::Hash& id) const {
+  auto raw = store_->Get(keys::Record(id));
+  if (!raw.ok()) return StoreFailure(raw.error());
+  if (!raw->has_value()) return std::optional<StoredRecord>();
+  auto seq = DecodeSeq(**raw);
+  if (!seq) return LedgerError{LedgerErrorCode::kCorrupt, "record index entry for " + chain::HashHex(id) + " is damaged"};
+  auto stored = GetByIndex(*seq);
+  if (!stored.ok()) return stored.error();
+  if (!stored->has_value() || (*stored)->record.id != id) {
+    return LedgerError{LedgerErrorCode::kCorrupt, "record index entry for " + chain::HashHex(id) +
+                                                      " points at entry " + std::to_string(*seq) +
+                                                      ", which is another record"};
+  }
+  return stored;
+}
+
+namespace {
+
+// The party that authored `record`, per the key facts.
+std::string AuthorParty(const StateReader& state, const Record& record) {
+  auto fact = FactAsOf(state, keys::Key(record.author), UINT64_MAX);
+  return fact ? fact->party : std::string();
+}
+
+bool ReferencesLot(const Record& r, std::string_view gtin, std::string_view lot) {
+  if (r.kind == RecordKind::kShipment) {
+    for (const auto& l : r.body.at("lots")) {
+      if (l.at("gtin") == gtin && l.at("lot") == lot) return true;
+    }
+    return false;
+  }
+  return r.Str("gtin") == gtin && r.Str("lot") == lot;
+}
+
+}  // namespace
+
+namespace {
+
+// Fetches the record that created the fact at `key` and checks it with
+// `matches`; any disagreement is corruption, never served.
+template <typename Matches>
+LedgerResult<std::optional<StoredRecord>> LookupFact(const Ledger& ledger, const std::string& key,
+                                                     std::string_view what, Matches matches) {
+  auto raw = ledger.store().Get(key);
+  if (!raw.ok()) return StoreFailure(raw.error());
+  if (!raw->has_value()) return std::optional<StoredRecord>();
+  auto fact = DecodeFact(**raw);
+  if (!fact) return LedgerError{LedgerErrorCode::kCorrupt, std::string(what) + " index entry is damaged"};
+  auto stored = ledger.GetByIndex(fact->seq);
+  if (!stored.ok()) return stored.error();
+  if (!stored->has_value() || !matches((*stored)->record, *fact)) {
+    return LedgerError{LedgerErrorCode::kCorrupt, std::string(what) + " index entry points at entry " +
+                                                      std::to_string(fact->seq) + ", which does not create it"};
+  }
+  return stored;
+}
+
+}  // namespace
+
+LedgerResult<std::optional<StoredRecord>> Ledger::GetParty(std::string_view party) const {
+  return LookupFact(*this, keys::Party(party), "party", [&](const Record& r, const Fact&) {
+    return r.kind == RecordKind::kParty && r.Str("party") == party;
+  });
+}
+
+LedgerResult<std::optional<StoredRecord>> Ledger::GetProduct(std::string_view gtin) const {
+  const auto& state = committer_->state();
+  return LookupFact(*this, keys::Product(gtin), "product", [&](const Record& r, const Fact& f) {
+    return r.kind == RecordKind::kProduct && r.Str("gtin") == gtin && AuthorParty(state, r) == f.owner;
+  });
+}
+
+LedgerResult<std::optional<StoredRecord>> Ledger::GetLot(std::string_view gtin, std::string_view lot) const {
+  const auto& state = committer_->state();
+  return LookupFact(*this, keys::Lot(gtin, lot), "lot", [&](const Record& r, const Fact& f) {
+    return r.kind == RecordKind::kLot && r.Str("gtin") == gtin && r.Str("lot") == lot &&
+           AuthorParty(state, r) == f.owner;
+  });
+}
+
+LedgerResult<std::optional<StoredRecord>> Ledger::GetShipment(std::string_view shipment) const {
+  const auto& state = committer_->state();
+  return LookupFact(*this, keys::Shipment(shipment), "shipment", [&](const Record& r, const Fact& f) {
+    return r.kind == RecordKind::kShipment && r.Str("shipment") == shipment && AuthorParty(state, r) == f.owner;
+  });
+}
+
+namespace {
+
+template <typename Fetch, typename Matches>
+LedgerResult<std::vector<StoredRecord>> ListHistory(const chain::Store& store, const std::string& prefix,
+                                                    std::string_view what, Fetch fetch, Matches matches) {
+  std::vector<uint64_t> seqs;
+  bool bad_key = false;
+  auto scan = store.Scan(prefix, {}, [&](std::string_view key, std::string_view) {
+    if (key.size() != prefix.size() + 8) {
+      bad_key = true;
+      return false;
+    }
+    seqs.push_back(keys::SeqOfHistoryKey(key));
+    return true;
+  });
+  if (!scan.ok()) return StoreFailure(scan.error());
+  if (bad_key) return LedgerError{LedgerErrorCode::kCorrupt, std::string(what) + " history has a damaged key"};
+  std::vector<StoredRecord> out;
+  for (uint64_t seq : seqs) {
+    auto stored = fetch(seq);
+    if (!stored.ok()) return stored.error();
+    if (!stored->has_value() || !matches((*stored)->record)) {
+      return LedgerError{LedgerErrorCode::kCorrupt, std::string(what) + " history lists entry " +
+                                                        std::to_string(seq) + ", which is not about it"};
+    }
+    out.push_back(std::move(**stored));
+  }
+  return out;
+}
+
+}  // namespace
+
+LedgerResult<std::vector<StoredRecord>> Ledger::LotHistory(std::string_view gtin, std::string_view lot) const {
+  return ListHistory(
+      *store_, keys::LotHistoryPrefix(gtin, lot), "lot", [&](uint64_t seq) { return GetByIndex(seq); },
+      [&](const Record& r) { return ReferencesLot(r, gtin, lot); });
+}
+
+LedgerResult<std::vector<StoredRecord>> Ledger::ShipmentHistory(std::string_view shipment) const {
+  return ListHistory(
+      *store_, keys::ShipmentHistoryPrefix(shipment), "shipment", [&](uint64_t seq) { return GetByIndex(seq); },
+      [&](const Record& r) { return r.Str("shipment") == shipment; });
+}
+
+}  // namespace traceledger::ledger

@@ -1,0 +1,150 @@
+// Store: the LevelDB-backed home of the log, and the only code in
+// TraceLedger that touches leveldb::. LevelDB stays behind a pimpl.
+//
+// Keyspace (docs/FORMAT.md, "Store layout"):
+//   'B' + height (8 bytes BE)  -> signed block (192 bytes)
+//   'E' + index  (8 bytes BE)  -> log entry (a record's canonical bytes)
+//   'M'                        -> tip: height, block hash, Merkle frontier
+//   lowercase-prefixed keys    -> owned by higher layers (indexes, state)
+//
+// AppendBlock writes a block, its entries, the new tip and the caller's
+// index/state entries in one LevelDB WriteBatch: after a crash either all
+// of it is there or none of it is. With sync=true the write is fsync'ed
+// before AppendBlock returns, so a caller may acknowledge only then.
+//
+// Thread-safety: all methods may be called concurrently; AppendBlock calls
+// must be serialized by the caller (there is one block writer).
+#ifndef TRACELEDGER_CHAIN_STORE_H_
+#define TRACELEDGER_CHAIN_STORE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "chain/block.h"
+#include "chain/merkle.h"
+#include "util/result.h"
+
+namespace traceledger::chain {
+
+enum class StoreErrorCode {
+  kIo,          // the filesystem failed (disk full, I/O error, permissions)
+  kLocked,      // another process has the data directory open
+  kCorruption,  // LevelDB or a chain record failed its own checks
+  kInvalid,     // the caller passed something inconsistent
+  kNotFound,    // no data directory and create_if_missing is false
+};
+
+struct StoreError {
+  StoreErrorCode code;
+  std::string message;
+};
+
+template <typename T>
+using StoreResult = Result<T, StoreError>;
+
+// Lets tests make the filesystem fail under LevelDB (the Env seam).
+struct FaultInjector {
+  std::atomic<bool> fail_writes{false};  // WritableFile::Append/Flush fail
+  std::atomic<bool> fail_syncs{false};   // WritableFile::Sync fails
+};
+
+struct StoreOptions {
+  std::string path;
+  bool create_if_missing = true;
+  // Keep everything in memory (leveldb's MemEnv); `path` is just a name.
+  bool in_memory = false;
+  // When set, every file LevelDB writes goes through this injector.
+  FaultInjector* faults = nullptr;
+  size_t cache_bytes = size_t{32} << 20;
+  size_t write_buffer_bytes = size_t{32} << 20;
+};
+
+struct Tip {
+  uint64_t height = 0;
+  Hash block_hash{};
+  MerkleFrontier frontier;  // over all entries up to and including `height`
+};
+
+// Puts and deletes of higher-layer keys, applied atomically with a block.
+class WriteSet {
+ public:
+  void Put(std::string key, std::string value) { puts_.emplace_back(std::move(key), std::move(value)); }
+  void Delete(std::string key) { deletes_.push_back(std::move(key)); }
+  const std::vector<std::pair<std::string, std::string>>& puts() const { return puts_; }
+  const std::vector<std::string>& deletes() const { return deletes_; }
+  bool empty() const { return puts_.empty() && deletes_.empty(); }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> puts_;
+  std::vector<std::string> deletes_;
+};
+
+class Store {
+ public:
+  [[nodiscard]] static StoreResult<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // The last committed block, or nullopt for a store without genesis.
+  // Served from memory; no disk access.
+  std::optional<Tip> tip() const;
+
+  // Appends `block` with `entries` (its records' canonical bytes, in log
+  // order) and `extra` (higher-layer keys, which must start with a
+  // lowercase letter). Checks that the block extends the tip: height is
+  // tip+1 (0 for genesis), prev_hash is the tip's hash, record_count equals
+  // entries.size() and tree_size/root equal frontier_after's, which must be
+  // the tip's frontier extended by these entries. Returns kInvalid when
+  // not, kIo when the write failed (nothing was written).
+  [[nodiscard]] StoreResult<void> AppendBlock(const SignedBlock& block,
+                                              std::span<const std::string> entries,
+                                              const MerkleFrontier& frontier_after,
+                                              const WriteSet& extra, bool sync);
+
+  // Writes higher-layer keys only (no block). Used for scratch state.
+  [[nodiscard]] StoreResult<void> Write(const WriteSet& extra, bool sync);
+
+  // Reads. nullopt when absent; kCorruption when a stored block does not
+  // parse.
+  [[nodiscard]] StoreResult<std::optional<SignedBlock>> GetBlock(uint64_t height) const;
+  [[nodiscard]] StoreResult<std::optional<std::string>> GetEntry(uint64_t index) const;
+  [[nodiscard]] StoreResult<std::optional<std::string>> Get(std::string_view key) const;
+
+  // Calls fn(key, value) for keys starting with `prefix` in key order,
+  // starting at `start` (which must itself start with prefix; empty means
+  // prefix), until fn returns false.
+  [[nodiscard]] StoreResult<void> Scan(
+      std::string_view prefix, std::string_view start,
+      const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
+
+  // Calls fn for entries [first, first+count) in order; stops early and
+  // returns kCorruption if one is missing.
+  [[nodiscard]] StoreResult<void> ScanEntries(
+      uint64_t first, uint64_t count,
+      const std::function<bool(uint64_t index, std::string_view entry)>& fn) const;
+
+  // Raw access under the chain's own keys, for tamper tests and repair
+  // tools: writes `value` at `key` without any check.
+  [[nodiscard]] StoreResult<void> RawPutForTesting(std::string_view key, std::string_view value);
+
+  static std::string BlockKey(uint64_t height);
+  static std::string EntryKey(uint64_t index);
+
+ private:
+  struct Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace traceledger::chain
+
+#endif  // TRACELEDGER_CHAIN_STORE_H_

@@ -1,0 +1,146 @@
+// Ledger: the write path (validation, group commit) and the verified read
+// path over one data directory.
+//
+// Write path. Submitters call Submit/SubmitBatch from any number of
+// threads. Each record is parsed and its signature verified before it is
+// queued — in the caller's thread for Submit, on the verification pool (all
+// cores) for SubmitBatch. One committer thread drains the queue in arrival
+// order, applies the stateful rules (rules.h) against the committed state
+// plus the block being built, seals the block with the operator key and
+// writes block, entries and state in one atomic, fsync'ed store write. Only
+// then are the submitters answered: an acknowledged record is durable. If
+// the write fails, nothing is acknowledged and the ledger refuses further
+// writes (kUnavailable) until reopened.
+//
+// Read path. Every lookup through an index re-reads the record it points
+// to and checks that it really is what the index claims (id, kind, fields,
+// owner); a mismatch is reported as kCorrupt, never served.
+#ifndef TRACELEDGER_LEDGER_LEDGER_H_
+#define TRACELEDGER_LEDGER_LEDGER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chain/store.h"
+#include "ledger/record.h"
+#include "util/result.h"
+#include "wallet/key.h"
+
+namespace traceledger::ledger {
+
+enum class LedgerErrorCode {
+  kStore,        // the store failed (see message)
+  kNoGenesis,    // the data directory holds no ledger
+  kExists,       // creating a ledger where one exists
+  kNotOperator,  // the signing key is not an active operator key
+  kCorrupt,      // an index or record failed verification on read
+};
+
+struct LedgerError {
+  LedgerErrorCode code;
+  std::string message;
+};
+
+template <typename T>
+using LedgerResult = Result<T, LedgerError>;
+
+struct LedgerOptions {
+  std::string path;
+  bool in_memory = false;
+  chain::FaultInjector* faults = nullptr;
+  size_t max_block_records = 8192;
+  size_t max_queued_records = 65536;  // submitters wait beyond this
+  int64_t max_clock_skew_s = 300;
+  // Milliseconds since the Unix epoch; defaults to the system clock.
+  std::function<int64_t()> clock_ms;
+  size_t verify_threads = 0;  // 0: one per core
+  bool sync = true;           // fsync each block before acknowledging
+  size_t cache_bytes = size_t{32} << 20;
+  size_t write_buffer_bytes = size_t{32} << 20;
+};
+
+struct Receipt {
+  chain::Hash id{};
+  uint64_t index = 0;   // position in the log
+  uint64_t height = 0;  // block that holds it
+};
+
+using SubmitResult = Result<Receipt, Reject>;
+
+struct StoredRecord {
+  Record record;
+  uint64_t index = 0;
+  uint64_t height = 0;
+};
+
+struct OperatorIdentity {
+  std::string party;  // e.g. "operator"
+  std::string name;
+};
+
+class Ledger {
+ public:
+  // Creates a ledger in an empty data directory: block 0 holds the
+  // operator's self-signed party registration. kExists if one is there.
+  [[nodiscard]] static LedgerResult<std::unique_ptr<Ledger>> Create(
+      const LedgerOptions& options, const wallet::SecretKey& operator_key,
+      const OperatorIdentity& identity);
+
+  // Opens an existing ledger. With a signer it accepts writes (the key must
+  // be an active operator key: kNotOperator otherwise); without, it is
+  // read-only and every submission gets kUnavailable.
+  [[nodiscard]] static LedgerResult<std::unique_ptr<Ledger>> Open(
+      const LedgerOptions& options, std::optional<wallet::SecretKey> signer);
+
+  // Drains the queue (committing what is in it) and closes the store.
+  ~Ledger();
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+
+  // Submits one record (JSON text); blocks until it is durable or rejected.
+  SubmitResult Submit(std::string_view json);
+  // Submits several; they are committed in order (a later one may depend on
+  // an earlier one). Results are in input order.
+  std::vector<SubmitResult> SubmitBatch(std::span<const std::string> jsons);
+
+  const chain::Store& store() const { return *store_; }
+  std::optional<chain::Tip> tip() const { return store_->tip(); }
+
+  // Verified reads. nullopt when absent; kCorrupt when an index entry does
+  // not match the record it points to.
+  [[nodiscard]] LedgerResult<std::optional<StoredRecord>> GetRecord(const chain::Hash& id) const;
+  [[nodiscard]] LedgerResult<std::optional<StoredRecord>> GetByIndex(uint64_t index) const;
+  [[nodiscard]] LedgerResult<std::optional<chain::SignedBlock>> GetBlock(uint64_t height) const;
+  [[nodiscard]] LedgerResult<std::optional<StoredRecord>> GetParty(std::string_view party) const;
+  [[nodiscard]] LedgerResult<std::optional<StoredRecord>> GetProduct(std::string_view gtin) const;
+  [[nodiscard]] LedgerResult<std::optional<StoredRecord>> GetLot(std::string_view gtin,
+                                                                 std::string_view lot) const;
+  [[nodiscard]] LedgerResult<std::optional<StoredRecord>> GetShipment(std::string_view shipment) const;
+  // Every record about the lot / shipment, in log order.
+  [[nodiscard]] LedgerResult<std::vector<StoredRecord>> LotHistory(std::string_view gtin,
+                                                                   std::string_view lot) const;
+  [[nodiscard]] LedgerResult<std::vector<StoredRecord>> ShipmentHistory(std::string_view shipment) const;
+
+  // Height of the block holding log index `index` (binary search over
+  // block headers). REQUIRES: index < tree size.
+  [[nodiscard]] LedgerResult<uint64_t> HeightOfIndex(uint64_t index) const;
+
+ private:
+  class Committer;
+  Ledger(const LedgerOptions& options, std::unique_ptr<chain::Store> store,
+         std::optional<wallet::SecretKey> signer);
+
+  LedgerOptions options_;
+  std::unique_ptr<chain::Store> store_;
+  std::unique_ptr<Committer> committer_;
+};
+
+}  // namespace traceledger::ledger
+
+#endif  // TRACELEDGER_LEDGER_LEDGER_H_

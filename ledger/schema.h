@@ -1,0 +1,71 @@
+// The body schema of every record kind, as data: one table drives body
+// validation, the CLI's per-kind flags and help, and docs/FORMAT.md.
+//
+// Bodies are closed objects: a member not in the table is rejected, so a
+// signer and a verifier can never disagree about what was signed.
+#ifndef TRACELEDGER_LEDGER_SCHEMA_H_
+#define TRACELEDGER_LEDGER_SCHEMA_H_
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "ledger/record.h"
+
+namespace traceledger::ledger {
+
+enum class FieldType {
+  kText,         // UTF-8 text, length in code points within [min, max]
+  kId,           // identifier: [A-Za-z0-9._:/-], 1..max bytes
+  kPartyId,      // party id: [a-z0-9][a-z0-9._-]*, 1..64 bytes
+  kGtin,         // 14 digits with a valid GS1 check digit
+  kLotNumber,    // GS1 AI (10) value: CSET 82, 1..20 characters
+  kSerial,       // GS1 AI (21) value: CSET 82, 1..20 characters
+  kCountry,      // ISO 3166-1 alpha-2, two uppercase letters
+  kDate,         // YYYY-MM-DD, a real calendar date
+  kSha256,       // 64 lowercase hex digits
+  kPublicKey,    // 64 lowercase hex digits, a valid x-only secp256k1 key
+  kKeyId,        // 16 lowercase hex digits
+  kInteger,      // integer in [min, max]
+  kEnum,         // one of `choices`
+  kEnumArray,    // array of distinct `choices`, length in [min, max]
+  kSha256Array,  // array of kSha256, length in [min, max]
+  kSerialArray,  // array of distinct kSerial, length in [min, max]
+  kLotRefArray,  // array of {"gtin","lot","quantity"}, length in [min, max]
+  kObject,       // any strict-JSON object (credit policy), keys [a-z0-9_]
+};
+
+struct FieldSpec {
+  std::string_view name;
+  FieldType type;
+  bool required;
+  int64_t min = 0;  // length or value bound, per type
+  int64_t max = 0;
+  std::span<const std::string_view> choices = {};
+  std::string_view help = {};
+};
+
+struct KindSchema {
+  RecordKind kind;
+  std::string_view name;  // as in the envelope's "kind"
+  std::string_view help;
+  std::span<const FieldSpec> fields;
+};
+
+std::span<const KindSchema> AllSchemas();
+const KindSchema& SchemaFor(RecordKind kind);
+
+// Checks `body` against the kind's table; the reject names "body.<field>".
+[[nodiscard]] Result<void, Reject> ValidateBody(RecordKind kind, const Json& body);
+
+// GS1 check digit over the first n-1 digits of an all-digit string.
+int Gs1CheckDigit(std::string_view digits_without_check);
+// True for a 14-digit string whose last digit is its GS1 check digit.
+bool IsValidGtin14(std::string_view gtin);
+
+// Days since 1970-01-01 for a valid YYYY-MM-DD date; nullopt otherwise.
+std::optional<int64_t> ParseDate(std::string_view date);
+
+}  // namespace traceledger::ledger
+
+#endif  // TRACELEDGER_LEDGER_SCHEMA_H_
