@@ -63,6 +63,8 @@ class LedgerFixture : public ::testing::Test {
     return a;
   }
 
+
+ public:
   static Json ProductBody(const std::string& gtin) {
     return {{"gtin", gtin}, {"name", "Jasmine tea"}, {"brand", "Acme"}, {"origin_country", "CN"},
             {"production_site", "Fuzhou plant 2"}, {"manufacturer", "Acme Tea Co."}};
@@ -77,11 +79,15 @@ class LedgerFixture : public ::testing::Test {
             {"destination", "Qianhai bonded zone"}};
   }
 
+
+ protected:
   // Expects a rejection with `code` (and field, when given).
   static void ExpectReject(const SubmitResult& r, RejectCode code, const std::string& field = "") {
     ASSERT_FALSE(r.ok()) << "expected " << RejectCodeName(code) << ", got accepted";
     EXPECT_EQ(RejectCodeName(r.error().code), RejectCodeName(code)) << r.error().ToString();
-    if (!field.empty()) EXPECT_EQ(r.error().field, field) << r.error().ToString();
+    if (!field.empty()) {
+      EXPECT_EQ(r.error().field, field) << r.error().ToString();
+    }
   }
 
   std::string NextNonce() {
