@@ -1,6 +1,7 @@
 #include "chain/store.h"
 
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 
 #include <leveldb/cache.h>
@@ -83,6 +84,12 @@ class FaultyEnv : public leveldb::EnvWrapper {
   FaultInjector* faults_;
 };
 
+bool IsHigherLayerKey(std::string_view key) { return !key.empty() && key[0] >= 'a' && key[0] <= 'z'; }
+
+StoreError HigherLayerKeyError() {
+  return StoreError{StoreErrorCode::kInvalid, "higher-layer key must start with a lowercase letter"};
+}
+
 std::string EncodeTip(const Tip& tip) {
   std::string out(8, '\0');
   PutBigEndian64(tip.height, reinterpret_cast<uint8_t*>(out.data()));
@@ -153,6 +160,12 @@ StoreResult<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   // Larger tables keep the file count (and open-file churn) low for big logs.
   opts.max_file_size = size_t{16} << 20;
 
+  // LevelDB would create the directory (or fail on its LOCK file) before
+  // noticing that there is no database; say plainly that there is none.
+  if (!options.in_memory && !options.create_if_missing &&
+      !std::filesystem::exists(std::filesystem::path(options.path) / "CURRENT")) {
+    return StoreError{StoreErrorCode::kNotFound, "no database at " + options.path};
+  }
   leveldb::DB* db = nullptr;
   leveldb::Status s = leveldb::DB::Open(opts, options.path, &db);
   if (!s.ok()) return FromStatus(s, "open " + options.path);
@@ -201,15 +214,11 @@ StoreResult<void> Store::AppendBlock(const SignedBlock& block, std::span<const s
     batch.Put(ToSlice(EntryKey(size_before + i)), ToSlice(entries[i]));
   }
   for (const auto& [key, value] : extra.puts()) {
-    if (key.empty() || key[0] < 'a' || key[0] > 'z') {
-      return StoreError{StoreErrorCode::kInvalid, "higher-layer key must start with a lowercase letter"};
-    }
+    if (!IsHigherLayerKey(key)) return HigherLayerKeyError();
     batch.Put(ToSlice(key), ToSlice(value));
   }
   for (const auto& key : extra.deletes()) {
-    if (key.empty() || key[0] < 'a' || key[0] > 'z') {
-      return StoreError{StoreErrorCode::kInvalid, "higher-layer key must start with a lowercase letter"};
-    }
+    if (!IsHigherLayerKey(key)) return HigherLayerKeyError();
     batch.Delete(ToSlice(key));
   }
   Tip next{.height = h.height, .block_hash = h.ComputeHash(), .frontier = frontier_after};
@@ -226,8 +235,14 @@ StoreResult<void> Store::AppendBlock(const SignedBlock& block, std::span<const s
 
 StoreResult<void> Store::Write(const WriteSet& extra, bool sync) {
   leveldb::WriteBatch batch;
-  for (const auto& [key, value] : extra.puts()) batch.Put(ToSlice(key), ToSlice(value));
-  for (const auto& key : extra.deletes()) batch.Delete(ToSlice(key));
+  for (const auto& [key, value] : extra.puts()) {
+    if (!IsHigherLayerKey(key)) return HigherLayerKeyError();
+    batch.Put(ToSlice(key), ToSlice(value));
+  }
+  for (const auto& key : extra.deletes()) {
+    if (!IsHigherLayerKey(key)) return HigherLayerKeyError();
+    batch.Delete(ToSlice(key));
+  }
   leveldb::WriteOptions wo;
   wo.sync = sync;
   leveldb::Status s = impl_->db->Write(wo, &batch);

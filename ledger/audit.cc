@@ -306,8 +306,14 @@ class Auditor {
       return true;
     });
     if (!window.empty()) check_window();
-    if (!scan.ok()) return Failed(tip_.height, scan.error().message), false;
-    if (failure) return Failed(failure->first, failure->second), false;
+    if (!scan.ok()) {
+      Failed(tip_.height, scan.error().message);
+      return false;
+    }
+    if (failure) {
+      Failed(failure->first, failure->second);
+      return false;
+    }
     return true;
   }
 

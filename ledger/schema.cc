@@ -1,6 +1,7 @@
 #include "ledger/schema.h"
 
 #include <array>
+#include <cstdio>
 #include <set>
 
 namespace traceledger::ledger {
@@ -113,7 +114,7 @@ constexpr FieldSpec kCreditEventFields[] = {
 };
 constexpr FieldSpec kCreditPolicyFields[] = {
     {"version", FT::kInteger, true, 1, 1'000'000, {}, "policy version, +1 each time"},
-    {"policy", FT::kObject, true, 0, 0, {}, "policy parameters (integers only)"},
+    {"policy", FT::kObject, true, 0, 0, {}, "policy parameters: a JSON object, member names [a-z0-9_]"},
 };
 constexpr FieldSpec kCodeRevocationFields[] = {
     {"gtin", FT::kGtin, true, 0, 0, {}, "product GTIN-14"},
@@ -186,15 +187,44 @@ size_t CodePoints(std::string_view s) {
 
 std::optional<Reject> CheckString(const FieldSpec& f, std::string_view name, std::string_view s);
 
+// "'#'" for printable ASCII, "U+00E9" otherwise, for the code point that
+// starts at s[i]. The parser guaranteed valid UTF-8, and messages must stay
+// valid UTF-8 too (they travel in JSON).
+std::string DescribeCodePoint(std::string_view s, size_t i) {
+  auto c = static_cast<unsigned char>(s[i]);
+  if (c >= 0x21 && c < 0x7f) return std::string("'") + static_cast<char>(c) + "'";
+  uint32_t cp = c;
+  int extra = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
+  if (extra > 0) cp = c & (0x3F >> extra);
+  for (int k = 1; k <= extra && i + static_cast<size_t>(k) < s.size(); ++k) {
+    cp = (cp << 6) | (static_cast<unsigned char>(s[i + static_cast<size_t>(k)]) & 0x3F);
+  }
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "U+%04X", cp);
+  return buf;
+}
+
+// C0 and C1 controls and DEL: U+0000..U+001F, U+007F, U+0080..U+009F
+// (the latter encoded as C2 80..C2 9F).
+bool HasControlCharacter(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) return true;
+    if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) <= 0x9F) return true;
+  }
+  return false;
+}
+
 std::optional<Reject> CheckCset82(std::string_view name, std::string_view s, int64_t max,
                                   std::string_view what) {
   if (s.empty() || static_cast<int64_t>(s.size()) > max) {
     return SchemaError(name, std::string(what) + " must be 1.." + std::to_string(max) + " characters");
   }
-  for (char c : s) {
-    if (!IsCset82(c)) {
-      return SchemaError(name, std::string(what) + " has character '" + std::string(1, c) +
-                                   "' outside the GS1 character set (CSET 82)");
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (!IsCset82(s[i])) {
+      return SchemaError(name, std::string(what) + " has " + DescribeCodePoint(s, i) +
+                                   " at byte " + std::to_string(i) +
+                                   ", outside the GS1 character set (CSET 82)");
     }
   }
   return std::nullopt;
@@ -208,9 +238,7 @@ std::optional<Reject> CheckString(const FieldSpec& f, std::string_view name, std
         return SchemaError(name, "must be " + std::to_string(f.min) + ".." + std::to_string(f.max) +
                                      " characters, got " + std::to_string(n));
       }
-      for (unsigned char c : s) {
-        if (c < 0x20 || c == 0x7f) return SchemaError(name, "must not contain control characters");
-      }
+      if (HasControlCharacter(s)) return SchemaError(name, "must not contain control characters");
       return std::nullopt;
     }
     case FT::kId:
@@ -348,19 +376,31 @@ std::optional<Reject> CheckLotRefs(const FieldSpec& f, std::string_view name, co
   return std::nullopt;
 }
 
-std::optional<Reject> CheckPolicyObject(std::string_view name, const Json& v, int depth) {
-  if (!v.is_object()) return SchemaError(name, "must be an object");
+// Policy values: objects whose member names match [a-z0-9_]{1,64}, nested
+// (through objects and arrays) at most 8 deep.
+std::optional<Reject> CheckPolicyValue(const std::string& path, const Json& v, int depth) {
+  if (!v.is_object() && !v.is_array()) return std::nullopt;
+  if (depth > 8) return SchemaError(path, "nests too deep (max 8)");
+  if (v.is_array()) {
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (auto r = CheckPolicyValue(path + "[" + std::to_string(i) + "]", v[i], depth + 1)) return r;
+    }
+    return std::nullopt;
+  }
   for (const auto& [key, value] : v.items()) {
-    std::string path = std::string(name) + "." + key;
-    if (key.empty() || key.size() > 64 || key.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) {
-      return SchemaError(path, "member names must match [a-z0-9_]{1,64}");
+    std::string member = path + "." + key;
+    if (key.empty() || key.size() > 64 ||
+        key.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) {
+      return SchemaError(member, "member names must match [a-z0-9_]{1,64}");
     }
-    if (value.is_object()) {
-      if (depth >= 8) return SchemaError(path, "nests too deep (max 8)");
-      if (auto r = CheckPolicyObject(path, value, depth + 1)) return r;
-    }
+    if (auto r = CheckPolicyValue(member, value, depth + 1)) return r;
   }
   return std::nullopt;
+}
+
+std::optional<Reject> CheckPolicyObject(std::string_view name, const Json& v) {
+  if (!v.is_object()) return SchemaError(name, "must be an object");
+  return CheckPolicyValue(std::string(name), v, 1);
 }
 
 std::optional<Reject> CheckField(const FieldSpec& f, const Json& v) {
@@ -388,7 +428,7 @@ std::optional<Reject> CheckField(const FieldSpec& f, const Json& v) {
     case FT::kLotRefArray:
       return CheckLotRefs(f, name, v);
     case FT::kObject:
-      return CheckPolicyObject(name, v, 1);
+      return CheckPolicyObject(name, v);
     default:
       return SchemaError(name, "internal: unhandled type");
   }

@@ -29,7 +29,7 @@ enum class FieldType {
   kInteger,      // integer in [min, max]
   kEnum,         // one of `choices`
   kEnumArray,    // array of distinct `choices`, length in [min, max]
-  kSha256Array,  // array of kSha256, length in [min, max]
+  kSha256Array,  // array of distinct kSha256, length in [min, max]
   kSerialArray,  // array of distinct kSerial, length in [min, max]
   kLotRefArray,  // array of {"gtin","lot","quantity"}, length in [min, max]
   kObject,       // any strict-JSON object (credit policy), keys [a-z0-9_]

@@ -31,14 +31,6 @@ std::string PromptNoEcho(const std::string& prompt) {
   return line;
 }
 
-std::string KeystoreMessage(const wallet::KeystoreError& e) {
-  switch (e.code) {
-    case wallet::KeystoreErrorCode::kWrongPassphrase:
-      return e.message + " (wrong passphrase, or the file was altered)";
-    default:
-      return e.message;
-  }
-}
 
 }  // namespace
 
@@ -68,8 +60,9 @@ std::string GetPassphrase(const std::string& passphrase_file, const char* env_na
     if (const char* v = std::getenv(name); v != nullptr && *v != '\0') return v;
   }
   if (!isatty(STDIN_FILENO)) {
-    throw CliError(kExitUsage, std::string("no passphrase: set ") + env_name +
-                                   " or TRACELEDGER_PASSPHRASE, or pass --passphrase-file");
+    std::string vars = env_name != nullptr ? std::string(env_name) + " or TRACELEDGER_PASSPHRASE"
+                                           : std::string("TRACELEDGER_PASSPHRASE");
+    throw CliError(kExitUsage, "no passphrase: set " + vars + ", or pass --passphrase-file");
   }
   std::string first = PromptNoEcho(prompt);
   if (confirm && PromptNoEcho("Repeat passphrase: ") != first) {
@@ -82,7 +75,7 @@ wallet::SecretKey LoadKey(const std::string& path, const std::string& passphrase
                           const char* env_name) {
   std::string pass = GetPassphrase(passphrase_file, env_name, "Passphrase for " + path + ": ");
   auto key = wallet::LoadKeystore(path, pass);
-  if (!key.ok()) throw CliError(kExitFailure, KeystoreMessage(key.error()));
+  if (!key.ok()) throw CliError(kExitFailure, key.error().message);
   return std::move(key).value();
 }
 

@@ -91,7 +91,13 @@ Json BodyFromFlags(KindFlags& f) {
     auto parsed = ledger::ParseStrictJson(ReadFileOrThrow(f.json_file));
     if (!parsed.ok()) throw CliError(kExitUsage, f.json_file + ": " + parsed.error().message);
     body = std::move(parsed).value();
-    if (body.contains("body") && body.contains("kind")) body = body["body"];
+    if (body.is_object() && body.contains("body") && body.contains("kind")) {
+      if (body["kind"] != ledger::KindName(f.kind)) {
+        throw CliError(kExitUsage, f.json_file + ": holds a " + body["kind"].dump() + " record, not a " +
+                                       std::string(ledger::KindName(f.kind)));
+      }
+      body = body["body"];
+    }
     if (!body.is_object()) throw CliError(kExitUsage, f.json_file + ": must hold a JSON object");
   }
   for (const auto& spec : ledger::SchemaFor(f.kind).fields) {
@@ -170,7 +176,11 @@ int RunAppend(const GlobalFlags& g, KindFlags& f) {
   ledger::Record record;
   Json body = BodyFromFlags(f);
   if (f.key_file.empty()) throw CliError(kExitUsage, "--key is required: the author's keystore signs the record");
-  wallet::SecretKey key = LoadKey(f.key_file, g.passphrase_file);
+  // The operator's own keystore keeps its own passphrase variable.
+  std::error_code ec;
+  bool is_operator_key = std::filesystem::equivalent(f.key_file, DataDir{g.data}.OperatorKeyPath(), ec);
+  wallet::SecretKey key = LoadKey(f.key_file, g.passphrase_file,
+                                  is_operator_key ? "TRACELEDGER_OPERATOR_PASSPHRASE" : "TRACELEDGER_PASSPHRASE");
   int64_t time = f.time > 0 ? f.time : NowMs() / 1000;
   record = ledger::SignRecord(f.kind, body, key, time, wallet::RandomHex(16));
   // Validate locally first so schema errors come back before any I/O.
@@ -199,9 +209,11 @@ CLI::App* AddKindCommand(CLI::App& parent, const std::string& name, const ledger
   f.kind = schema.kind;
   CLI::App* cmd = parent.add_subcommand(name, std::string(schema.help));
   cmd->add_option("--key", f.key_file, "author's keystore file (signs the record)");
-  cmd->add_option("--json", f.json_file,
-                  "read the body (or a whole unsigned record) from this JSON file; flags override it");
-  cmd->add_option("--time", f.time, "record time, Unix seconds (default: now)");
+  cmd->add_option("--from-json", f.json_file,
+                  "read the body (or a whole unsigned record of this kind) from this JSON file; flags "
+                  "override its fields");
+  cmd->add_option("--time", f.time, "record time, Unix seconds (default: now)")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--dry-run", f.dry_run, "print the signed record instead of submitting it");
   bool has_public_key = false;
   for (const auto& spec : schema.fields) {
@@ -239,10 +251,24 @@ CLI::App* AddKindCommand(CLI::App& parent, const std::string& name, const ledger
 
 int RunInit(const GlobalFlags& g, const std::string& party, const std::string& name, const std::string& import_key) {
   DataDir dir{g.data};
-  std::filesystem::create_directories(dir.root);
   if (std::filesystem::exists(dir.LedgerPath() + "/CURRENT")) {
     throw CliError(kExitUsage, "a ledger already exists in " + dir.root);
   }
+  if (std::filesystem::exists(dir.OperatorKeyPath())) {
+    throw CliError(kExitUsage, dir.OperatorKeyPath() +
+                                   " exists without a ledger; remove it, or pass it with --import-key");
+  }
+  // Check the operator's identity before anything is written.
+  {
+    auto probe = ledger::ValidateBody(ledger::RecordKind::kParty,
+                                      Json{{"party", party}, {"name", name}, {"roles", {"operator"}},
+                                           {"public_key", wallet::SecretKey::Generate().Public().Hex()}});
+    if (!probe.ok()) {
+      std::string flag = probe.error().field == "body.party" ? "--party" : "--name";
+      throw CliError(kExitUsage, flag + ": " + probe.error().message);
+    }
+  }
+  std::filesystem::create_directories(dir.root);
   std::string pass = GetPassphrase(g.passphrase_file, "TRACELEDGER_OPERATOR_PASSPHRASE",
                                    "New operator key passphrase: ", /*confirm=*/true);
   std::optional<wallet::SecretKey> key;
@@ -257,7 +283,13 @@ int RunInit(const GlobalFlags& g, const std::string& party, const std::string& n
   if (!saved.ok()) throw CliError(kExitFailure, saved.error().message);
   auto ledger = ledger::Ledger::Create(ledger::LedgerOptions{.path = dir.LedgerPath()}, *key,
                                        ledger::OperatorIdentity{.party = party, .name = name});
-  if (!ledger.ok()) throw CliError(kExitFailure, ledger.error().message);
+  if (!ledger.ok()) {
+    // Leave nothing half-made behind: a retry must start from scratch.
+    std::error_code ec;
+    std::filesystem::remove_all(dir.LedgerPath(), ec);
+    std::filesystem::remove(dir.OperatorKeyPath(), ec);
+    throw CliError(kExitFailure, ledger.error().message);
+  }
   std::cout << "created ledger in " << dir.root << "\n"
             << "operator party " << party << ", key id " << key->Public().KeyId() << "\n"
             << "operator key   " << dir.OperatorKeyPath() << "\n";
@@ -312,6 +344,7 @@ int RunSubmit(const GlobalFlags& g, const std::vector<std::string>& files) {
   auto ledger = OpenLedger(DataDir{g.data}, /*with_signer=*/true, g.passphrase_file);
   ProgressBar bar("records");
   int rejected = 0;
+  int unavailable = 0;
   constexpr size_t kChunk = 4096;
   for (size_t start = 0; start < records.size(); start += kChunk) {
     size_t n = std::min(kChunk, records.size() - start);
@@ -322,6 +355,7 @@ int RunSubmit(const GlobalFlags& g, const std::vector<std::string>& files) {
         PrintReceipt(*parsed, *results[i], g.json);
       } else {
         ++rejected;
+        if (results[i].error().code == ledger::RejectCode::kUnavailable) ++unavailable;
         std::cerr << "record " << start + i + 1 << ": ";
         PrintReject(results[i].error(), g.json);
       }
@@ -329,6 +363,7 @@ int RunSubmit(const GlobalFlags& g, const std::vector<std::string>& files) {
     bar.Update(start + n, records.size());
   }
   bar.Finish();
+  if (unavailable > 0) return kExitFailure;
   return rejected == 0 ? kExitOk : kExitRejected;
 }
 
@@ -467,6 +502,8 @@ int RunAudit(const GlobalFlags& g, bool no_facts, size_t threads) {
 int Main(int argc, char** argv) {
   CLI::App app{"tracectl — TraceLedger command-line tool: keys, records, queries and audit"};
   app.require_subcommand(1);
+  // Global flags (--data, --json, ...) may also follow the subcommand.
+  app.fallthrough();
   GlobalFlags g;
   if (const char* d = std::getenv("TRACELEDGER_DATA"); d != nullptr && *d != '\0') g.data = d;
   app.add_option("--data,-d", g.data, "data directory (env TRACELEDGER_DATA)")->capture_default_str();

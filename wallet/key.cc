@@ -1,4 +1,5 @@
 #include "wallet/key.h"
+#include "wallet/random.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -30,11 +31,6 @@ constexpr std::string_view kKeyIdTag = "TraceLedger/keyid";
   std::abort();
 }
 
-// Fills `out` from the OS CSPRNG, or aborts: there is no safe way to go on
-// signing or generating keys without entropy.
-void RandomBytes(std::span<uint8_t> out) {
-  if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) Fatal("RAND_bytes failed");
-}
 
 // RAII owner of the process-wide context.
 class Context {

@@ -1,4 +1,5 @@
 #include "wallet/keystore.h"
+#include "wallet/random.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -61,13 +62,6 @@ KeystoreError ErrnoError(const std::string& path, std::string_view what, int err
   return Error(code, path, std::string(what) + ": " + std::strerror(err));
 }
 
-// Fills `out` from the OS CSPRNG, or aborts (an environment failure).
-void RandomBytes(std::span<uint8_t> out) {
-  if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) {
-    std::fprintf(stderr, "traceledger wallet: fatal: RAND_bytes failed\n");
-    std::abort();
-  }
-}
 
 // Wipes a buffer of key material when it goes out of scope, on every path.
 template <size_t N>

@@ -1,1 +1,522 @@
+// End-to-end tests of the tracectl binary: each test runs the real program
+// in a temporary directory (posix_spawn, stdin from /dev/null, so never a
+// TTY), with only the environment the test gives it, and checks its exit
+// code, stdout and stderr. Exit codes (tools/cli_support.h):
+//   0 ok, 1 rejected / audit failed / not found, 2 usage, 3 failure.
+//
+// Keys use the default scrypt cost (~0.1 s per load), so the tests keep the
+// number of key-loading invocations small; --help runs load no key.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ledger/canonical_json.h"
+#include "ledger/record.h"
+#include "ledger/schema.h"
+#include "tools/cli_support.h"  // the exit codes (constants only; nothing linked)
+
+extern char** environ;
+
+namespace traceledger::tools {
+namespace {
+
+using ledger::Json;
+
+// Two different passphrases, so a test notices when the wrong one is used.
+constexpr const char* kOperatorPass = "operator passphrase 1";
+constexpr const char* kAuthorPass = "author passphrase 2";
+
+struct RunResult {
+  int exit_code = -1;  // -1: killed by a signal (see signal)
+  int signal = 0;
+  std::string out;
+  std::string err;
+
+  // For failure messages.
+  std::string Describe() const {
+    std::string s =
+        signal != 0 ? "killed by signal " + std::to_string(signal) : "exit " + std::to_string(exit_code);
+    return s + "\n--- stdout ---\n" + out + "--- stderr ---\n" + err;
+  }
+};
+
+using Env = std::map<std::string, std::string>;
+
+// Runs tracectl with `args`. The child sees the parent's environment minus
+// every TRACELEDGER_* variable, plus `env`; stdin is /dev/null. Killed
+// after 60 s.
+RunResult Tracectl(const std::vector<std::string>& args, const Env& env = {}) {
+  RunResult result;
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "TRACELEDGER_", 12) != 0) env_strings.emplace_back(*e);
+  }
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);  // NOLINT(performance-*)
+  std::vector<char*> envp;
+  envp.reserve(env_strings.size() + 1);
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::string program = TRACELEDGER_TRACECTL;
+  std::vector<std::string> argv_strings = {program};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  argv.reserve(argv_strings.size() + 1);
+  for (auto& s : argv_strings) argv.push_back(s.data());
+  argv.push_back(nullptr);
+
+  int out_pipe[2], err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe2: " << std::strerror(errno);
+    return result;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+  pid_t pid = 0;
+  int spawned = ::posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  if (spawned != 0) {
+    ::close(out_pipe[0]);
+    ::close(err_pipe[0]);
+    ADD_FAILURE() << "posix_spawn " << program << ": " << std::strerror(spawned);
+    return result;
+  }
+
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  pollfd fds[2] = {{.fd = out_pipe[0], .events = POLLIN, .revents = 0},
+                   {.fd = err_pipe[0], .events = POLLIN, .revents = 0}};
+  std::string* sinks[2] = {&result.out, &result.err};
+  int open_fds = 2;
+  while (open_fds > 0) {
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(give_up - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      ::kill(pid, SIGKILL);
+      ADD_FAILURE() << "tracectl did not finish within 60 s";
+      break;
+    }
+    if (::poll(fds, 2, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buf[8192];
+      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        sinks[i]->append(buf, static_cast<size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  for (auto& f : fds) {
+    if (f.fd >= 0) ::close(f.fd);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+  return result;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string templ = (std::filesystem::temp_directory_path() / "traceledger-cli-XXXXXX").string();
+    if (::mkdtemp(templ.data()) == nullptr) ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
+    path_ = templ;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  ASSERT_TRUE(out.good()) << "cannot write " << path;
+}
+
+Json ParseJsonOrFail(const std::string& text) {
+  auto parsed = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  EXPECT_FALSE(parsed.is_discarded()) << "not JSON:\n" << text;
+  return parsed;
+}
+
+// "accepted <kind> <id> (index N, block H)" → id; fails the test otherwise.
+std::string AcceptedId(const RunResult& r, const std::string& kind) {
+  static const std::regex kLine(R"(accepted ([a-z_]+) ([0-9a-f]{64}) \(index \d+, block \d+\)\n)");
+  std::smatch m;
+  if (!std::regex_match(r.out, m, kLine)) {
+    ADD_FAILURE() << "expected one \"accepted " << kind << " ...\" line:\n" << r.Describe();
+    return {};
+  }
+  EXPECT_EQ(m[1].str(), kind);
+  return m[2].str();
+}
+
+// The kinds listed by `history`, in order (third column after index and
+// "block N").
+std::vector<std::string> HistoryKinds(const std::string& out) {
+  std::vector<std::string> kinds;
+  std::istringstream lines(out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::string index, block, height, kind;
+    if (words >> index >> block >> height >> kind && block == "block") kinds.push_back(kind);
+  }
+  return kinds;
+}
+
+// A ledger in a temp dir, driven through tracectl. Env holds both
+// passphrases: TRACELEDGER_OPERATOR_PASSPHRASE for the operator key that
+// seals blocks, TRACELEDGER_PASSPHRASE for the author key that signs.
+class CliTest : public ::testing::Test {
+ protected:
+  std::string Data() const { return dir_ / "data"; }
+  std::string OperatorKey() const { return dir_ / "data/operator.key"; }
+
+  Env AuthorEnv() const {
+    return {{"TRACELEDGER_OPERATOR_PASSPHRASE", kOperatorPass}, {"TRACELEDGER_PASSPHRASE", kAuthorPass}};
+  }
+
+  RunResult Run(std::vector<std::string> args, const Env& env) {
+    args.insert(args.begin(), {"-d", Data()});
+    return Tracectl(args, env);
+  }
+
+  void Init() {
+    RunResult r = Run({"init"}, AuthorEnv());
+    ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
+    EXPECT_NE(r.out.find("created ledger"), std::string::npos) << r.out;
+    ASSERT_TRUE(std::filesystem::exists(OperatorKey()));
+  }
+
+  // keygen -o <dir>/<name>.key under the author passphrase.
+  std::string Keygen(const std::string& name) {
+    std::string file = dir_ / (name + ".key");
+    RunResult r = Tracectl({"keygen", "-o", file}, AuthorEnv());
+    EXPECT_EQ(r.exit_code, kExitOk) << r.Describe();
+    EXPECT_NE(r.out.find("key id"), std::string::npos) << r.out;
+    return file;
+  }
+
+  // The author key is the operator's own keystore, so it is unlocked with
+  // TRACELEDGER_OPERATOR_PASSPHRASE, not the author variable (which holds
+  // another passphrase here).
+  std::string Register(const std::string& party, const std::string& role, const std::string& key_file) {
+    RunResult r = Run({"register", "--key", OperatorKey(), "--party", party, "--name", party + " Ltd",
+                       "--roles", role, "--public-key-from", key_file},
+                      AuthorEnv());
+    EXPECT_EQ(r.exit_code, kExitOk) << r.Describe();
+    return AcceptedId(r, "party");
+  }
+
+  TempDir dir_;
+};
+
+TEST_F(CliTest, EndToEnd) {
+  ASSERT_NO_FATAL_FAILURE(Init());
+  const std::string merchant = Keygen("merchant");
+  const std::string inspector = Keygen("inspector");
+  const std::string customs = Keygen("customs");
+  const std::string regulator = Keygen("regulator");
+  const std::string acme_id = Register("acme", "merchant", merchant);
+  Register("sgs", "inspector", inspector);
+  Register("customs", "customs", customs);
+  Register("samr", "regulator", regulator);
+  ASSERT_FALSE(HasFailure());
+
+  // A GTIN-13 on the command line is padded to GTIN-14.
+  const std::string gtin = "09501101530003";
+  RunResult r = Run({"append", "product", "--key", merchant, "--gtin", "9501101530003", "--name",
+                     "Jasmine tea", "--brand", "Acme", "--origin-country", "CN", "--production-site",
+                     "Fuzhou plant 2", "--manufacturer", "Acme Tea Co."},
+                    AuthorEnv());
+  ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
+  const std::string product_id = AcceptedId(r, "product");
+
+  // The lot's body from a file (--from-json).
+  WriteFile(dir_ / "lot.json",
+            R"({"gtin":"09501101530003","lot":"LOT-1","production_date":"2026-11-01","quantity":500})");
+  r = Run({"append", "lot", "--key", merchant, "--from-json", dir_ / "lot.json"}, AuthorEnv());
+  ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
+  const std::string lot_id = AcceptedId(r, "lot");
+
+  r = Run({"append", "shipment", "--key", merchant, "--shipment", "SHP-1", "--lots", gtin + ":LOT-1:100",
+           "--origin-country", "CN", "--destination", "Qianhai bonded zone"},
+          AuthorEnv());
+  ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
+  AcceptedId(r, "shipment");
+
+  r = Run({"append", "inspection", "--key", inspector, "--gtin", gtin, "--lot", "LOT-1", "--standard",
+           "GB 2763-2021", "--sample-size", "12", "--result", "conformant", "--report-sha256",
+           std::string(64, 'a'), "--inspected-on", "2026-11-10"},
+          AuthorEnv());
+  ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
+  AcceptedId(r, "inspection");
+
+  r = Run({"append", "customs_decision", "--key", customs, "--shipment", "SHP-1", "--decision", "released"},
+          AuthorEnv());
+  ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
+  AcceptedId(r, "customs_decision");
+
+  r = Run({"append", "credit_event", "--key", regulator, "--merchant", "acme", "--event", "reward",
+           "--reason", "clean inspection record", "--act-end-date", "2026-11-10"},
+          AuthorEnv());
+  ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
+  AcceptedId(r, "credit_event");
+
+  // --dry-run prints a signed record and submits nothing.
+  std::vector<std::string> signed_lines;
+  std::vector<std::string> signed_ids;
+  for (const char* step : {"departing", "arriving"}) {
+    r = Run({"append", "custody", "--key", merchant, "--shipment", "SHP-1", "--from", "acme", "--to",
+             "customs", "--location", "Qianhai gate 3", "--biz-step", step, "--dry-run"},
+            AuthorEnv());
+    ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
+    std::string line = r.out.substr(0, r.out.find('\n'));
+    auto parsed = ledger::ParseRecord(line);
+    ASSERT_TRUE(parsed.ok()) << "dry-run output is not a record: " << parsed.error().ToString() << "\n"
+                             << r.out;
+    EXPECT_EQ(ledger::KindName(parsed->kind), "custody");
+    EXPECT_EQ(parsed->Str("biz_step"), step);
+    signed_lines.push_back(line);
+    signed_ids.push_back(parsed->IdHex());
+  }
+  r = Run({"show", "record", signed_ids[0]}, {});
+  EXPECT_EQ(r.exit_code, kExitRejected) << "a dry-run record reached the ledger\n" << r.Describe();
+
+  // submit: the two signed records as JSONL.
+  WriteFile(dir_ / "custody.jsonl", signed_lines[0] + "\n" + signed_lines[1] + "\n");
+  r = Run({"submit", dir_ / "custody.jsonl"}, AuthorEnv());
+  ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
+  EXPECT_NE(r.out.find("accepted custody " + signed_ids[0]), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("accepted custody " + signed_ids[1]), std::string::npos) << r.out;
+  // The same records again are replays: rejected, exit 1, code named.
+  r = Run({"submit", dir_ / "custody.jsonl"}, AuthorEnv());
+  EXPECT_EQ(r.exit_code, kExitRejected) << r.Describe();
+  EXPECT_NE(r.err.find("replay"), std::string::npos) << r.err;
+
+  // show: record, party, product, lot, shipment, block, ledger.
+  r = Run({"show", "record", signed_ids[1]}, {});
+  ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
+  Json shown = ParseJsonOrFail(r.out);
+  EXPECT_EQ(shown.value("id", ""), signed_ids[1]);
+  EXPECT_EQ(shown.value("kind", ""), "custody");
+
+  r = Run({"show", "party", "acme"}, {});
+  ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
+  shown = ParseJsonOrFail(r.out);
+  EXPECT_EQ(shown.value("id", ""), acme_id);
+  EXPECT_EQ(shown["body"].value("party", ""), "acme");
+
+  r = Run({"show", "product", "9501101530003"}, {});
+  ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
+  shown = ParseJsonOrFail(r.out);
+  EXPECT_EQ(shown.value("id", ""), product_id);
+  EXPECT_EQ(shown["body"].value("gtin", ""), gtin);
+
+  r = Run({"show", "lot", gtin, "LOT-1"}, {});
+  ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
+  shown = ParseJsonOrFail(r.out);
+  EXPECT_EQ(shown.value("id", ""), lot_id);
+  EXPECT_EQ(shown["body"].value("quantity", 0), 500);
+
+  r = Run({"show", "shipment", "SHP-1"}, {});
+  ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
+  shown = ParseJsonOrFail(r.out);
+  EXPECT_EQ(shown.value("kind", ""), "shipment");
+  EXPECT_EQ(shown["body"].value("destination", ""), "Qianhai bonded zone");
+
+  r = Run({"show", "block", "0"}, {});
+  ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
+  shown = ParseJsonOrFail(r.out);
+  EXPECT_EQ(shown.value("height", -1), 0);
+  EXPECT_EQ(shown.value("prev_hash", ""), std::string(64, '0'));
+  ASSERT_EQ(shown["records"].size(), 1u);
+  EXPECT_EQ(shown["records"][0].value("kind", ""), "party");
+
+  r = Run({"--json", "show", "ledger"}, {});
+  ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
+  shown = ParseJsonOrFail(r.out);
+  // genesis + 4 parties + product, lot, shipment, inspection, customs
+  // decision, credit event + 2 custody.
+  EXPECT_EQ(shown.value("records", 0), 13);
+  Json by_kind = {{"party", 5},      {"product", 1},          {"lot", 1},          {"shipment", 1},
+                  {"inspection", 1}, {"customs_decision", 1}, {"credit_event", 1}, {"custody", 2}};
+  EXPECT_EQ(shown["records_by_kind"], by_kind) << shown.dump(2);
+
+  // history: the kinds in log order.
+  r = Run({"history", "lot", gtin, "LOT-1"}, {});
+  ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
+  EXPECT_EQ(HistoryKinds(r.out), (std::vector<std::string>{"lot", "shipment", "inspection"})) << r.out;
+  r = Run({"history", "shipment", "SHP-1"}, {});
+  ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
+  EXPECT_EQ(HistoryKinds(r.out),
+            (std::vector<std::string>{"shipment", "customs_decision", "custody", "custody"}))
+      << r.out;
+
+  r = Run({"audit"}, {});
+  EXPECT_EQ(r.exit_code, kExitOk) << r.Describe();
+  EXPECT_NE(r.out.find("audit ok: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("13 records"), std::string::npos) << r.out;
+
+  // Not found is exit 1 with a message.
+  r = Run({"show", "lot", gtin, "LOT-404"}, {});
+  EXPECT_EQ(r.exit_code, kExitRejected) << r.Describe();
+  EXPECT_NE(r.err.find("not found"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+
+  // A schema error is exit 1 and names the field.
+  r = Run({"append", "product", "--key", merchant, "--gtin", "09501101530004", "--name", "Tea", "--brand",
+           "Acme", "--origin-country", "CN", "--production-site", "Fuzhou", "--manufacturer", "Acme"},
+          AuthorEnv());
+  EXPECT_EQ(r.exit_code, kExitRejected) << r.Describe();
+  EXPECT_NE(r.err.find("body.gtin"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("check digit"), std::string::npos) << r.err;
+
+  // The right author passphrase but the wrong operator passphrase: the
+  // sealing key does not load; exit 3, and nothing is appended.
+  r = Run({"append", "lot", "--key", merchant, "--gtin", gtin, "--lot", "LOT-2", "--production-date",
+           "2026-11-02", "--quantity", "10"},
+          {{"TRACELEDGER_OPERATOR_PASSPHRASE", "not it"}, {"TRACELEDGER_PASSPHRASE", kAuthorPass}});
+  EXPECT_EQ(r.exit_code, kExitFailure) << r.Describe();
+  EXPECT_NE(r.err.find("wrong passphrase"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("operator.key"), std::string::npos) << "the message should name the keystore\n"
+                                                           << r.err;
+
+  // init on an existing ledger fails and leaves it alone.
+  r = Run({"init"}, AuthorEnv());
+  EXPECT_EQ(r.exit_code, kExitUsage) << r.Describe();
+  EXPECT_NE(r.err.find("already exists"), std::string::npos) << r.err;
+  r = Run({"audit"}, {});
+  EXPECT_EQ(r.exit_code, kExitOk) << r.Describe();
+  EXPECT_NE(r.out.find("13 records"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, WrongPassphraseIsAFailureWithAClearMessage) {
+  const std::string key = Keygen("merchant");
+  RunResult r = Tracectl(
+      {"-d", Data(), "append", "product", "--key", key, "--gtin", "09501101530003", "--name", "Tea",
+       "--brand", "Acme", "--origin-country", "CN", "--production-site", "Fuzhou", "--manufacturer", "Acme"},
+      {{"TRACELEDGER_PASSPHRASE", "not the passphrase"}});
+  EXPECT_EQ(r.exit_code, kExitFailure) << r.Describe();
+  EXPECT_NE(r.err.find("wrong passphrase"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("merchant.key"), std::string::npos) << "the message should name the keystore\n"
+                                                           << r.err;
+}
+
+// Without a passphrase in the environment and with no terminal to prompt
+// on, a command that needs one is a usage error (exit 2), not a hang.
+TEST_F(CliTest, MissingPassphraseWithoutTtyIsAUsageError) {
+  RunResult r = Tracectl({"-d", Data(), "init"});
+  EXPECT_EQ(r.exit_code, kExitUsage) << r.Describe();
+  EXPECT_NE(r.err.find("TRACELEDGER_OPERATOR_PASSPHRASE"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(OperatorKey()));
+
+  r = Tracectl({"-d", Data(), "append", "product", "--key", dir_ / "nokey.key", "--gtin", "09501101530003",
+                "--name", "Tea", "--brand", "Acme", "--origin-country", "CN", "--production-site", "Fuzhou",
+                "--manufacturer", "Acme"});
+  EXPECT_EQ(r.exit_code, kExitUsage) << r.Describe();
+  EXPECT_NE(r.err.find("TRACELEDGER_PASSPHRASE"), std::string::npos) << r.err;
+}
+
+// keygen asks for a passphrase without a specific variable of its own.
+TEST_F(CliTest, KeygenWithoutPassphraseOrTtyIsAUsageError) {
+  RunResult r = Tracectl({"keygen", "-o", dir_ / "k.key"});
+  EXPECT_EQ(r.exit_code, kExitUsage) << r.Describe();
+  EXPECT_NE(r.err.find("TRACELEDGER_PASSPHRASE"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "k.key"));
+}
+
+TEST(CliUsageTest, UnknownSubcommandIsAUsageError) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"frobnicate"}, {"append", "frobnicate"}, {"show", "frobnicate"}, {}}) {
+    RunResult r = Tracectl(args);
+    std::string joined;
+    for (const auto& a : args) joined += a + " ";
+    EXPECT_EQ(r.exit_code, kExitUsage) << "tracectl " << joined << "\n" << r.Describe();
+    EXPECT_FALSE(r.err.empty()) << "tracectl " << joined << " explains nothing";
+  }
+}
+
+// Every command and subcommand answers --help with exit 0 and a usage text
+// that names it; each record kind's help lists a flag per body field.
+TEST(CliUsageTest, HelpOnEveryCommand) {
+  std::vector<std::vector<std::string>> commands = {
+      {},
+      {"init"},
+      {"keygen"},
+      {"key"},
+      {"key", "show"},
+      {"append"},
+      {"register"},
+      {"submit"},
+      {"show"},
+      {"show", "record"},
+      {"show", "block"},
+      {"show", "party"},
+      {"show", "product"},
+      {"show", "lot"},
+      {"show", "shipment"},
+      {"show", "ledger"},
+      {"history"},
+      {"history", "lot"},
+      {"history", "shipment"},
+      {"audit"},
+  };
+  for (const auto& schema : ledger::AllSchemas()) commands.push_back({"append", std::string(schema.name)});
+  for (const auto& command : commands) {
+    std::vector<std::string> args = command;
+    args.push_back("--help");
+    std::string joined;
+    for (const auto& a : command) joined += " " + a;
+    RunResult r = Tracectl(args);
+    EXPECT_EQ(r.exit_code, kExitOk) << "tracectl" << joined << " --help\n" << r.Describe();
+    EXPECT_NE(r.out.find("Usage: "), std::string::npos) << "tracectl" << joined << " --help\n" << r.out;
+    EXPECT_NE(r.out.find(joined.empty() ? std::string("tracectl") : joined), std::string::npos)
+        << "usage does not name the command:\n"
+        << r.out;
+    if (command.size() == 2 && command[0] == "append") {
+      auto kind = ledger::KindFromName(command[1]);
+      ASSERT_TRUE(kind.has_value()) << command[1];
+      for (const auto& field : ledger::SchemaFor(*kind).fields) {
+        std::string flag = "--" + std::string(field.name);
+        for (char& c : flag) c = c == '_' ? '-' : c;
+        EXPECT_NE(r.out.find(flag), std::string::npos) << "append " << command[1] << " --help lacks " << flag;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace traceledger::tools
