@@ -68,14 +68,14 @@ TEST(BlockHeaderTest, SerializesToTheDocumentedLayout) {
 TEST(BlockHeaderTest, SerializesAHandWrittenHeaderExactly) {
   // The whole 128 bytes written out by hand from the layout comment.
   const std::string expected_hex =
-      "544c4231"                                                          // "TLB1"
-      "0000000000000005"                                                  // height 5
-      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"  // prev_hash
-      "0000000000000102"                                                  // tree_size 258
-      "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"  // root
-      "0000019a8f3c5800"                                                  // timestamp_ms
-      "00000003"                                                          // record_count 3
-      "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"; // signer
+      "544c4231"                                                           // "TLB1"
+      "0000000000000005"                                                   // height 5
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"   // prev_hash
+      "0000000000000102"                                                   // tree_size 258
+      "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"   // root
+      "0000019a8f3c5800"                                                   // timestamp_ms
+      "00000003"                                                           // record_count 3
+      "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";  // signer
   BlockHeader h;
   h.height = 5;
   h.prev_hash.fill(0xaa);
@@ -177,7 +177,7 @@ TEST(BlockHeaderTest, HashCoversEveryField) {
   differs(h, "signer");
 }
 
-TEST(SignedBlockTest, SerializesHeaderThenSignature) {
+TEST(BlockSealTest, SerializesHeaderThenSignature) {
   const auto key = wallet::SecretKey::Generate();
   const SignedBlock block = SignedBlock::Seal(HeaderFor(key, 3), key);
   const std::string bytes = block.Serialize();
@@ -188,7 +188,7 @@ TEST(SignedBlockTest, SerializesHeaderThenSignature) {
             std::string(reinterpret_cast<const char*>(block.signature.data()), 64));
 }
 
-TEST(SignedBlockTest, ParseRoundTrips) {
+TEST(BlockSealTest, ParseRoundTrips) {
   const auto key = wallet::SecretKey::Generate();
   const SignedBlock block = SignedBlock::Seal(HeaderFor(key, 9), key);
   auto parsed = SignedBlock::Parse(block.Serialize());
@@ -198,7 +198,7 @@ TEST(SignedBlockTest, ParseRoundTrips) {
   EXPECT_TRUE(parsed->VerifySignature());
 }
 
-TEST(SignedBlockTest, ParseRejectsWrongSizeOrBadHeader) {
+TEST(BlockSealTest, ParseRejectsWrongSizeOrBadHeader) {
   const auto key = wallet::SecretKey::Generate();
   const std::string bytes = SignedBlock::Seal(HeaderFor(key, 1), key).Serialize();
   EXPECT_FALSE(SignedBlock::Parse("").has_value());
@@ -213,7 +213,7 @@ TEST(SignedBlockTest, ParseRejectsWrongSizeOrBadHeader) {
   EXPECT_FALSE(SignedBlock::Parse(SignedBlock::Seal(bad_count, key).Serialize()).has_value());
 }
 
-TEST(SignedBlockTest, SealThenVerify) {
+TEST(BlockSealTest, SealThenVerify) {
   const auto key = wallet::SecretKey::Generate();
   for (uint64_t height : {0, 1, 2, 1000}) {
     SignedBlock block = SignedBlock::Seal(HeaderFor(key, height), key);
@@ -224,7 +224,7 @@ TEST(SignedBlockTest, SealThenVerify) {
   }
 }
 
-TEST(SignedBlockTest, SignatureByAnotherKeyFails) {
+TEST(BlockSealTest, SignatureByAnotherKeyFails) {
   const auto key = wallet::SecretKey::Generate();
   const auto other = wallet::SecretKey::Generate();
   SignedBlock block = SignedBlock::Seal(HeaderFor(key, 4), key);
@@ -237,7 +237,7 @@ TEST(SignedBlockTest, SignatureByAnotherKeyFails) {
   EXPECT_FALSE(forged.VerifySignature());
 }
 
-TEST(SignedBlockTest, SignerThatIsNotACurvePointFails) {
+TEST(BlockSealTest, SignerThatIsNotACurvePointFails) {
   const auto key = wallet::SecretKey::Generate();
   SignedBlock block = SignedBlock::Seal(HeaderFor(key, 2), key);
   block.header.signer.fill(0);  // x = 0 is not on secp256k1
@@ -248,7 +248,7 @@ TEST(SignedBlockTest, SignerThatIsNotACurvePointFails) {
   EXPECT_FALSE(unsigned_block.VerifySignature());
 }
 
-TEST(SignedBlockTest, EveryFlippedBitFailsVerification) {
+TEST(BlockSealTest, EveryFlippedBitFailsVerification) {
   const auto key = wallet::SecretKey::Generate();
   const SignedBlock block = SignedBlock::Seal(HeaderFor(key, 42), key);
   const std::string good = block.Serialize();
@@ -270,7 +270,7 @@ TEST(SignedBlockTest, EveryFlippedBitFailsVerification) {
   EXPECT_GE(parse_rejects, 32);
 }
 
-TEST(SignedBlockTest, FlippedBitInTheStructFailsVerification) {
+TEST(BlockSealTest, FlippedBitInTheStructFailsVerification) {
   const auto key = wallet::SecretKey::Generate();
   const SignedBlock good = SignedBlock::Seal(HeaderFor(key, 8), key);
   for (size_t i = 0; i < 64; ++i) {

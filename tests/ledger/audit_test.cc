@@ -79,8 +79,8 @@ struct BuiltLedger {
   std::string path;  // the ledger's data directory
   uint64_t tip_height = 0;
   uint64_t tree_size = 0;
-  std::vector<chain::BlockHeader> headers;  // by height
-  std::vector<EntryInfo> entries;           // by log index
+  std::vector<chain::BlockHeader> headers;          // by height
+  std::vector<EntryInfo> entries;                   // by log index
   std::map<std::string, std::string> key_of_party;  // party -> its first key id
 };
 
@@ -109,7 +109,8 @@ class LedgerBuilder : public testing::LedgerFixture {
       std::vector<std::string> batch = {
           Make(RecordKind::kRoleGrant, {{"party", "m3"}, {"role", "logistics"}}, op_),
           Make(RecordKind::kKeyRotation,
-               {{"party", "spare"}, {"public_key", fresh.Public().Hex()},
+               {{"party", "spare"},
+                {"public_key", fresh.Public().Hex()},
                 {"retire_key_id", spare.key.Public().KeyId()}},
                op_),
           Make(RecordKind::kKeyRevocation,
@@ -157,25 +158,41 @@ class LedgerBuilder : public testing::LedgerFixture {
     out.push_back(Make(RecordKind::kLot, LotBody(gtin, LotA(r)), m));
     out.push_back(Make(RecordKind::kLot, LotBody(gtin, LotB(r)), m));
     out.push_back(Make(RecordKind::kCodeIssuance,
-                       {{"gtin", gtin}, {"lot", LotA(r)}, {"batch", "B" + std::to_string(r)}, {"count", 500},
+                       {{"gtin", gtin},
+                        {"lot", LotA(r)},
+                        {"batch", "B" + std::to_string(r)},
+                        {"count", 500},
                         {"serials_sha256", Sha256Hex("serials " + std::to_string(r))}},
                        m));
     out.push_back(Make(RecordKind::kShipment, ShipmentBody(ship, gtin, LotA(r)), m));
     out.push_back(Make(RecordKind::kCustody,
-                       {{"shipment", ship}, {"from", m.party}, {"to", "logi"}, {"location", "Fuzhou port"},
+                       {{"shipment", ship},
+                        {"from", m.party},
+                        {"to", "logi"},
+                        {"location", "Fuzhou port"},
                         {"biz_step", "shipping"}},
                        m));
     out.push_back(Make(RecordKind::kCustody,
-                       {{"shipment", ship}, {"from", "logi"}, {"to", m.party}, {"location", "Qianhai"},
-                        {"biz_step", "receiving"}, {"note", "seals intact"}},
+                       {{"shipment", ship},
+                        {"from", "logi"},
+                        {"to", m.party},
+                        {"location", "Qianhai"},
+                        {"biz_step", "receiving"},
+                        {"note", "seals intact"}},
                        logi_));
     out.push_back(Make(RecordKind::kInspection,
-                       {{"gtin", gtin}, {"lot", LotA(r)}, {"standard", "GB 2763-2021"}, {"sample_size", 5},
-                        {"result", "conformant"}, {"report_sha256", Sha256Hex("lot report " + std::to_string(r))},
+                       {{"gtin", gtin},
+                        {"lot", LotA(r)},
+                        {"standard", "GB 2763-2021"},
+                        {"sample_size", 5},
+                        {"result", "conformant"},
+                        {"report_sha256", Sha256Hex("lot report " + std::to_string(r))},
                         {"inspected_on", "2026-11-02"}},
                        insp_));
     out.push_back(Make(RecordKind::kInspection,
-                       {{"shipment", ship}, {"standard", "GB 7718-2011"}, {"sample_size", 2},
+                       {{"shipment", ship},
+                        {"standard", "GB 7718-2011"},
+                        {"sample_size", 2},
                         {"result", r % 9 == 0 ? "non_conformant" : "conformant"},
                         {"report_sha256", Sha256Hex("shipment report " + std::to_string(r))},
                         {"inspected_on", "2026-11-03"}},
@@ -184,19 +201,24 @@ class LedgerBuilder : public testing::LedgerFixture {
                        {{"shipment", ship}, {"decision", r % 9 == 0 ? "held" : "released"}}, cust_));
     if (r % 5 == 0) {
       out.push_back(Make(RecordKind::kCreditEvent,
-                         {{"merchant", m.party}, {"event", "penalty"}, {"severity", "minor"},
-                          {"reason", "late customs filing"}, {"act_end_date", "2026-10-01"}},
+                         {{"merchant", m.party},
+                          {"event", "penalty"},
+                          {"severity", "minor"},
+                          {"reason", "late customs filing"},
+                          {"act_end_date", "2026-10-01"}},
                          reg_));
     }
     if (r % 7 == 3) {
       out.push_back(Make(RecordKind::kCodeRevocation,
-                         {{"gtin", gtin}, {"lot", LotA(r)},
+                         {{"gtin", gtin},
+                          {"lot", LotA(r)},
                           {"serials", {"S" + std::to_string(r) + "-1", "S" + std::to_string(r) + "-2"}},
                           {"reason", "labels damaged"}},
                          m));
     }
     if (r % 6 == 1) {
-      out.push_back(Make(RecordKind::kLotRecall, {{"gtin", gtin}, {"lot", LotB(r)}, {"reason", "seal defect"}}, m));
+      out.push_back(
+          Make(RecordKind::kLotRecall, {{"gtin", gtin}, {"lot", LotB(r)}, {"reason", "seal defect"}}, m));
     }
     if (r % 40 == 39) {
       ++policy_version;
@@ -361,7 +383,8 @@ TEST_F(AuditTest, IntactLedgerPasses) {
 
 TEST_F(AuditTest, ProgressIsMonotonicWithTotalTreeSize) {
   std::vector<AuditProgress> calls;
-  AuditReport report = AuditCopy(AuditOptions{.progress = [&](const AuditProgress& p) { calls.push_back(p); }});
+  AuditReport report =
+      AuditCopy(AuditOptions{.progress = [&](const AuditProgress& p) { calls.push_back(p); }});
   ASSERT_TRUE(report.ok) << report.reason;
   uint64_t last_blocks = 0, last_facts = 0;
   int block_calls = 0, fact_calls = 0;
@@ -402,9 +425,9 @@ TEST(AuditProgressTest, SeveralWindowsReportIncreasingProgress) {
   const uint64_t tree_size = store->tip()->frontier.size();
   ASSERT_GT(tree_size, 8192u);
   std::vector<AuditProgress> calls;
-  AuditReport report = Audit(*store, AuditOptions{.check_facts = false, .progress = [&](const AuditProgress& p) {
-                                                    calls.push_back(p);
-                                                  }});
+  AuditReport report = Audit(
+      *store,
+      AuditOptions{.check_facts = false, .progress = [&](const AuditProgress& p) { calls.push_back(p); }});
   EXPECT_TRUE(report.ok) << report.reason;
   EXPECT_EQ(report.records, tree_size);
   ASSERT_GE(calls.size(), 2u);
@@ -439,13 +462,15 @@ TEST_F(TamperTest, EveryDamagedByteIsCaughtAtItsBlock) {
 
   // Blocks: spread over the whole chain (genesis and tip included), each
   // sample in a different header field or the signature, in turn.
-  const std::pair<size_t, size_t> kFields[] = {{0, 4},   {4, 8},   {12, 32}, {44, 8},  {52, 32},
-                                               {84, 8},  {92, 4},  {96, 32}, {128, 64}};
+  const std::pair<size_t, size_t> kFields[] = {{0, 4},  {4, 8},  {12, 32}, {44, 8},  {52, 32},
+                                               {84, 8}, {92, 4}, {96, 32}, {128, 64}};
   const char* const kFieldNames[] = {"magic",     "height",       "prev_hash", "tree_size", "root",
                                      "timestamp", "record_count", "signer",    "signature"};
   const uint64_t block_samples = 99;
   for (uint64_t i = 0; i < block_samples; ++i) {
-    uint64_t h = i == 0 ? 0 : i == block_samples - 1 ? built_->tip_height : i * built_->tip_height / block_samples;
+    uint64_t h = i == 0                   ? 0
+                 : i == block_samples - 1 ? built_->tip_height
+                                          : i * built_->tip_height / block_samples;
     size_t field = i % std::size(kFields);
     size_t pos = kFields[field].first + pick(kFields[field].second);
     samples.push_back({chain::Store::BlockKey(h), h, pos, std::string("block ") + kFieldNames[field]});
@@ -602,8 +627,9 @@ TEST_F(TamperTest, HistoryKeyForUnrelatedRecordIsCaught) {
   {
     auto store = OpenStore();
     ASSERT_NE(store, nullptr);
-    ASSERT_TRUE(store->RawPutForTesting(keys::WithSeq(keys::ShipmentHistoryPrefix(ship), IndexOf(unrelated)), "")
-                    .ok());
+    ASSERT_TRUE(
+        store->RawPutForTesting(keys::WithSeq(keys::ShipmentHistoryPrefix(ship), IndexOf(unrelated)), "")
+            .ok());
   }
   AuditReport forward_only = AuditCopy(AuditOptions{.check_facts = false});
   EXPECT_TRUE(forward_only.ok) << "an extra key is for the fact pass to find: " << forward_only.reason;
@@ -628,7 +654,8 @@ TEST_F(TamperTest, HistoryKeyBeyondTheTipIsCaught) {
     auto store = OpenStore();
     ASSERT_NE(store, nullptr);
     ASSERT_TRUE(
-        store->RawPutForTesting(keys::WithSeq(keys::ShipmentHistoryPrefix(ship), built_->tree_size + 3), "").ok());
+        store->RawPutForTesting(keys::WithSeq(keys::ShipmentHistoryPrefix(ship), built_->tree_size + 3), "")
+            .ok());
   }
   AuditReport report = AuditCopy();
   EXPECT_FALSE(report.ok);
@@ -710,7 +737,8 @@ TEST_F(TamperTest, BogusKeyRevocationIsCaught) {
     auto store = OpenStore();
     ASSERT_NE(store, nullptr);
     ASSERT_TRUE(
-        store->RawPutForTesting(keys::KeyRevoked(key_id), EncodeFact(Fact{.seq = built_->tree_size - 1})).ok());
+        store->RawPutForTesting(keys::KeyRevoked(key_id), EncodeFact(Fact{.seq = built_->tree_size - 1}))
+            .ok());
   }
   AuditReport late = AuditCopy();
   EXPECT_FALSE(late.ok);

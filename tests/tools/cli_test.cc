@@ -66,7 +66,7 @@ RunResult Tracectl(const std::vector<std::string>& args, const Env& env = {}) {
   for (char** e = environ; *e != nullptr; ++e) {
     if (std::strncmp(*e, "TRACELEDGER_", 12) != 0) env_strings.emplace_back(*e);
   }
-  for (const auto& [k, v] : env) env_strings.push_back(k + '=' + v);
+  for (const auto& [k, v] : env) env_strings.push_back(std::string(k).append("=").append(v));
   std::vector<char*> envp;
   envp.reserve(env_strings.size() + 1);
   for (auto& s : env_strings) envp.push_back(s.data());
