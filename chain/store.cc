@@ -35,8 +35,8 @@ StoreError FromStatus(const leveldb::Status& s, std::string_view what) {
   if (s.IsCorruption()) code = StoreErrorCode::kCorruption;
   if (s.IsInvalidArgument()) code = StoreErrorCode::kNotFound;
   std::string text = s.ToString();
-  // LevelDB reports a held LOCK file as an IO error mentioning "lock".
-  if (s.IsIOError() && text.find("lock") != std::string::npos) code = StoreErrorCode::kLocked;
+  // LevelDB reports a held LOCK file as "IO error: lock <path>: ...".
+  if (s.IsIOError() && text.starts_with("IO error: lock ")) code = StoreErrorCode::kLocked;
   return StoreError{code, std::string(what) + ": " + text};
 }
 
@@ -121,6 +121,23 @@ struct Store::Impl {
 
   mutable std::mutex mu;
   std::optional<Tip> tip;  // GUARDED_BY(mu)
+  // Set by the first failed write. LevelDB makes only failed syncs sticky;
+  // after a failed log append its log may have lost its framing, and later
+  // writes could make the whole store unreadable on reopen. So after any
+  // failure this store writes nothing more until it is reopened.
+  std::atomic<bool> failed{false};
+
+  StoreResult<void> Commit(leveldb::WriteBatch& batch, bool sync, const std::string& what) {
+    if (failed) return StoreError{StoreErrorCode::kIo, what + ": an earlier write failed; reopen the store"};
+    leveldb::WriteOptions wo;
+    wo.sync = sync;
+    leveldb::Status s = db->Write(wo, &batch);
+    if (!s.ok()) {
+      failed = true;
+      return FromStatus(s, what);
+    }
+    return {};
+  }
 
   StoreResult<std::optional<std::string>> Get(std::string_view key) const {
     std::string value;
@@ -207,6 +224,13 @@ StoreResult<void> Store::AppendBlock(const SignedBlock& block, std::span<const s
       h.root != frontier_after.Root()) {
     return StoreError{StoreErrorCode::kInvalid, "tree_size/root do not match the log after the block"};
   }
+  // The root must cover exactly these entries: never store a block whose
+  // header commits to a log other than the one stored.
+  MerkleFrontier extended = current ? current->frontier : MerkleFrontier();
+  for (const auto& entry : entries) extended.AppendLeaf(LeafHash(entry));
+  if (!(extended == frontier_after)) {
+    return StoreError{StoreErrorCode::kInvalid, "the Merkle root does not cover the block's entries"};
+  }
 
   leveldb::WriteBatch batch;
   batch.Put(ToSlice(BlockKey(h.height)), ToSlice(block.Serialize()));
@@ -224,10 +248,8 @@ StoreResult<void> Store::AppendBlock(const SignedBlock& block, std::span<const s
   Tip next{.height = h.height, .block_hash = h.ComputeHash(), .frontier = frontier_after};
   batch.Put(ToSlice(kMetaKey), ToSlice(EncodeTip(next)));
 
-  leveldb::WriteOptions wo;
-  wo.sync = sync;
-  leveldb::Status s = impl_->db->Write(wo, &batch);
-  if (!s.ok()) return FromStatus(s, "append block " + std::to_string(h.height));
+  auto written = impl_->Commit(batch, sync, "append block " + std::to_string(h.height));
+  if (!written.ok()) return written;
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->tip = std::move(next);
   return {};
@@ -243,11 +265,7 @@ StoreResult<void> Store::Write(const WriteSet& extra, bool sync) {
     if (!IsHigherLayerKey(key)) return HigherLayerKeyError();
     batch.Delete(ToSlice(key));
   }
-  leveldb::WriteOptions wo;
-  wo.sync = sync;
-  leveldb::Status s = impl_->db->Write(wo, &batch);
-  if (!s.ok()) return FromStatus(s, "write");
-  return {};
+  return impl_->Commit(batch, sync, "write");
 }
 
 StoreResult<std::optional<SignedBlock>> Store::GetBlock(uint64_t height) const {

@@ -104,7 +104,10 @@ class Store {
   // tip+1 (0 for genesis), prev_hash is the tip's hash, record_count equals
   // entries.size() and tree_size/root equal frontier_after's, which must be
   // the tip's frontier extended by these entries. Returns kInvalid when
-  // not, kIo when the write failed (nothing was written).
+  // not (nothing is written). Returns kIo when the write failed: then the
+  // block may or may not have reached the disk — after a failed fsync it
+  // can reappear on reopen, whole — so the caller must not acknowledge it,
+  // and this Store refuses every later write until it is reopened.
   [[nodiscard]] StoreResult<void> AppendBlock(const SignedBlock& block,
                                               std::span<const std::string> entries,
                                               const MerkleFrontier& frontier_after,

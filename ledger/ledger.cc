@@ -1,5 +1,9 @@
 #include "ledger/ledger.h"
 
+#include <pthread.h>
+
+#include <pthread.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -61,7 +65,10 @@ class Ledger::Committer {
       auto block = store_.GetBlock(tip->height);
       if (block.ok() && block->has_value()) last_timestamp_ms_ = (*block)->header.timestamp_ms;
     }
-    thread_ = std::thread([this] { Loop(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "tl-committer");
+      Loop();
+    });
   }
 
   ~Committer() {
@@ -247,7 +254,8 @@ class Ledger::Committer {
     chain::SignedBlock block = chain::SignedBlock::Seal(header, *signer_);
     auto written = store_.AppendBlock(block, entries, frontier, writes, options_.sync);
     if (!written.ok()) {
-      Fail("storing block " + std::to_string(height) + " failed: " + written.error().message);
+      Fail("storing block " + std::to_string(height) + " failed: " + written.error().message +
+           " (its records were not acknowledged; they may be present after a restart)");
       for (auto* s : accepted) s->done.set_value(Unavailable(broken_reason_));
       return;
     }
