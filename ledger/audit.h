@@ -9,9 +9,12 @@
 // root after the block equals the header's. Finally the tip record agrees
 // with the last block and nothing lies beyond it.
 //
-// Fact pass (optional, on by default): every state and index key in the
-// store is traced back to the record that must have created it, so an
-// injected or altered index entry is caught even if no lookup touches it.
+// Fact pass (optional, on by default): the forward pass proved that every
+// index/state entry the records create is stored exactly; since facts are
+// write-once and never shared between records, the store holds nothing
+// more iff it holds as many lowercase keys as the records create. That is
+// a cheap count; only when it differs is every entry traced back to the
+// record it names, to report the injected or altered one.
 //
 // Signatures and rules are checked in parallel over windows of records;
 // memory is bounded by the window, not by the ledger's size.
@@ -29,7 +32,7 @@
 namespace traceledger::ledger {
 
 struct AuditProgress {
-  std::string phase;  // "blocks" or "facts"
+  std::string phase;  // "blocks", "facts", then "tracing" if facts miscount
   uint64_t done = 0;
   uint64_t total = 0;
 };

@@ -1,9 +1,41 @@
 #include "ledger/rules.h"
 
 #include <initializer_list>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
 
 namespace traceledger::ledger {
 namespace {
+
+// A decoded k/ fact with its parsed key. Parsing an x-only key costs a
+// square root and the key id a hash; authors are few and sign many records,
+// so decoded facts are memoized by their stored bytes. The memo holds the
+// result of a pure function of those bytes, so it cannot change a verdict.
+struct KeyFact {
+  uint64_t seq;
+  std::string party;
+  std::string key_id;
+  wallet::PublicKey key;
+};
+
+std::optional<KeyFact> DecodeKeyFact(const std::string& raw) {
+  static std::shared_mutex mu;
+  static std::unordered_map<std::string, KeyFact> memo;  // GUARDED_BY(mu)
+  {
+    std::shared_lock<std::shared_mutex> lock(mu);
+    if (auto it = memo.find(raw); it != memo.end()) return it->second;
+  }
+  auto fact = DecodeFact(raw);
+  if (!fact) return std::nullopt;
+  auto key = wallet::PublicKey::FromHex(fact->public_key);
+  if (!key) return std::nullopt;
+  KeyFact decoded{fact->seq, fact->party, key->KeyId(), *key};
+  std::unique_lock<std::shared_mutex> lock(mu);
+  if (memo.size() >= (size_t{1} << 16)) memo.clear();
+  memo.emplace(raw, decoded);
+  return decoded;
+}
 
 Reject Fail(RejectCode code, std::string field, std::string message) {
   return Reject{code, std::move(field), std::move(message)};
@@ -303,19 +335,20 @@ Result<Author, Reject> ResolveAuthor(const Record& r, const StateReader& state, 
     }
     return Author{std::string(r.Str("party")), *key};
   }
-  auto fact = FactAsOf(state, keys::Key(r.author), index);
-  if (!fact) return Fail(RejectCode::kUnknownKey, "author", "key " + r.author + " is not registered");
-  auto key = wallet::PublicKey::FromHex(fact->public_key);
-  if (!key || key->KeyId() != r.author) {
-    return Fail(RejectCode::kUnknownKey, "author", "stored key " + r.author + " does not match its id");
+  auto raw = state.Get(keys::Key(r.author));
+  if (!raw) return Fail(RejectCode::kUnknownKey, "author", "key " + r.author + " is not registered");
+  std::optional<KeyFact> fact = DecodeKeyFact(*raw);
+  if (!fact || fact->key_id != r.author) {
+    return Fail(RejectCode::kUnknownKey, "author", "stored key " + r.author + " is damaged or does not match its id");
   }
+  if (fact->seq >= index) return Fail(RejectCode::kUnknownKey, "author", "key " + r.author + " is not registered");
   if (FactAsOf(state, keys::KeyRevoked(r.author), index)) {
     return Fail(RejectCode::kKeyRevoked, "author", "key " + r.author + " has been revoked");
   }
   if (FactAsOf(state, keys::KeyRetired(r.author), index)) {
     return Fail(RejectCode::kKeyRetired, "author", "key " + r.author + " was rotated out and signs nothing new");
   }
-  return Author{fact->party, *key};
+  return Author{fact->party, fact->key};
 }
 
 bool VerifySignature(const Record& r, const wallet::PublicKey& key) { return key.Verify(r.id, r.sig); }
