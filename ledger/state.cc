@@ -115,29 +115,68 @@ std::string PrintableKey(std::string_view key) {
   return out;
 }
 
+// Facts are canonical JSON of one fixed shape,
+//   {["owner":"…",]["party":"…",]["public_key":"…",]"seq":N}
+// (members in RFC 8785 order), whose strings are party ids or lowercase hex
+// and so never need escaping. Encoding and decoding are written out by hand
+// because every record reads several facts; the decoder accepts exactly
+// what the encoder produces and nothing else.
 std::string EncodeFact(const Fact& fact) {
-  Json j = {{"seq", fact.seq}};
-  if (!fact.owner.empty()) j["owner"] = fact.owner;
-  if (!fact.party.empty()) j["party"] = fact.party;
-  if (!fact.public_key.empty()) j["public_key"] = fact.public_key;
-  return CanonicalJson(j);
+  std::string out = "{";
+  auto member = [&](std::string_view name, const std::string& value) {
+    if (value.empty()) return;
+    out += '"';
+    out += name;
+    out += "\":\"";
+    out += value;
+    out += "\",";
+  };
+  member("owner", fact.owner);
+  member("party", fact.party);
+  member("public_key", fact.public_key);
+  out += "\"seq\":";
+  out += std::to_string(fact.seq);
+  out += '}';
+  return out;
 }
 
-std::optional<Fact> DecodeFact(std::string_view value) {
-  auto parsed = ParseStrictJson(value);
-  if (!parsed.ok() || !parsed->is_object()) return std::nullopt;
-  const Json& j = *parsed;
+namespace {
+
+bool IsFactStringChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+}  // namespace
+
+std::optional<Fact> DecodeFact(std::string_view v) {
   Fact f;
-  auto seq = j.find("seq");
-  if (seq == j.end() || !seq->is_number_integer() || seq->get<int64_t>() < 0) return std::nullopt;
-  f.seq = seq->get<uint64_t>();
-  for (auto [name, out] : {std::pair{"owner", &f.owner}, std::pair{"party", &f.party},
-                           std::pair{"public_key", &f.public_key}}) {
-    auto it = j.find(name);
-    if (it == j.end()) continue;
-    if (!it->is_string()) return std::nullopt;
-    *out = it->get<std::string>();
+  if (v.empty() || v.front() != '{') return std::nullopt;
+  v.remove_prefix(1);
+  auto member = [&](std::string_view name, std::string& out) -> bool {
+    std::string head = "\"" + std::string(name) + "\":\"";
+    if (!v.starts_with(head)) return true;  // absent
+    v.remove_prefix(head.size());
+    size_t end = 0;
+    while (end < v.size() && IsFactStringChar(v[end])) ++end;
+    if (end == 0 || end + 1 >= v.size() || v[end] != '"' || v[end + 1] != ',') return false;
+    out.assign(v.substr(0, end));
+    v.remove_prefix(end + 2);
+    return true;
+  };
+  if (!member("owner", f.owner) || !member("party", f.party) || !member("public_key", f.public_key)) {
+    return std::nullopt;
   }
+  if (!v.starts_with("\"seq\":")) return std::nullopt;
+  v.remove_prefix(6);
+  size_t digits = 0;
+  uint64_t seq = 0;
+  while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9') {
+    seq = seq * 10 + static_cast<uint64_t>(v[digits] - '0');
+    if (++digits > 16) return std::nullopt;  // beyond 2^53: not ours
+  }
+  if (digits == 0 || (digits > 1 && v[0] == '0') || v.substr(digits) != "}") return std::nullopt;
+  if (seq > static_cast<uint64_t>(kMaxSafeInteger)) return std::nullopt;
+  f.seq = seq;
   return f;
 }
 
