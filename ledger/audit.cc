@@ -1,6 +1,7 @@
 #include "ledger/audit.h"
 
 #include <algorithm>
+#include <functional>
 #include <vector>
 
 #include "chain/merkle.h"
@@ -224,15 +225,44 @@ class Auditor {
       Failed(tip_.height, "the stored tip does not match the last block");
       return false;
     }
-    auto extra_block = store_.GetBlock(tip_.height + 1);
-    if (!extra_block.ok() || extra_block->has_value()) {
-      Failed(tip_.height, "a block exists beyond the tip");
+    // Nothing but the chain's own keys may sit in its keyspace: exactly the
+    // blocks 0..tip under 'B', entries 0..size-1 under 'E' (the forward
+    // pass read those contiguously), the tip 'M', then lowercase keys.
+    uint64_t blocks_seen = 0;
+    bool stray_block = false;
+    auto blocks = store_.Scan("B", {}, [&](std::string_view key, std::string_view) {
+      stray_block = key != chain::Store::BlockKey(blocks_seen);
+      ++blocks_seen;
+      return !stray_block;
+    });
+    if (!blocks.ok() || stray_block || blocks_seen != tip_.height + 1) {
+      Failed(tip_.height, "the block keyspace holds keys other than blocks 0.." + std::to_string(tip_.height));
       return false;
     }
-    auto extra_entry = store_.GetEntry(tip_.frontier.size());
-    if (!extra_entry.ok() || extra_entry->has_value()) {
-      Failed(tip_.height, "a log entry exists beyond the tip");
-      return false;
+    std::string first_entry = chain::Store::EntryKey(0);
+    struct Gap {
+      std::string from;                   // seek here
+      std::function<bool(char)> allowed;  // first byte of the next key
+    };
+    const Gap gaps[] = {
+        {"", [](char c) { return c == 'B'; }},
+        {"C", [](char c) { return c == 'E' || c == 'M' || (c >= 'a' && c <= 'z'); }},
+        {chain::Store::EntryKey(tip_.frontier.size()), [](char c) { return c == 'M' || (c >= 'a' && c <= 'z'); }},
+        {"M\x01", [](char c) { return c >= 'a' && c <= 'z'; }},
+        {"{", [](char) { return false; }},
+    };
+    for (const auto& gap : gaps) {
+      std::optional<std::string> next;
+      auto scan = store_.Scan("", gap.from, [&](std::string_view key, std::string_view) {
+        next = std::string(key);
+        return false;
+      });
+      bool entry_start_ok = gap.from != "C" || tip_.frontier.size() == 0 || !next || !next->starts_with("E") ||
+                            *next == first_entry;
+      if (!scan.ok() || (next && (next->empty() || !gap.allowed((*next)[0]))) || !entry_start_ok) {
+        Failed(tip_.height, "unexpected key " + PrintableKey(next.value_or("")) + " in the store");
+        return false;
+      }
     }
     return true;
   }

@@ -818,3 +818,40 @@ TEST_F(TamperTest, TipRewoundToAnOlderHeightIsCaught) {
 
 }  // namespace
 }  // namespace traceledger::ledger
+
+namespace traceledger::ledger {
+namespace {
+
+// Keys the chain never writes, anywhere in its keyspace, fail the audit.
+TEST_F(TamperTest, StrayKeysOutsideTheLayoutAreCaught) {
+  const std::vector<std::string> strays = {
+      std::string("\x01stray", 6),
+      "A",
+      chain::Store::BlockKey(built_->tip_height + 1),
+      chain::Store::BlockKey(3) + "x",
+      "C",
+      std::string("E\x00", 2),
+      chain::Store::EntryKey(built_->tree_size + 7),
+      "L",
+      "Zebra",
+      "~",
+  };
+  for (const auto& stray : strays) {
+    SCOPED_TRACE("stray key " + PrintableKey(stray));
+    {
+      auto store = OpenStore();
+      ASSERT_NE(store, nullptr);
+      ASSERT_TRUE(store->RawPutForTesting(stray, "x").ok());
+      AuditReport report = Audit(*store, AuditOptions{.check_facts = false});
+      EXPECT_FALSE(report.ok);
+    }
+    // Remove it again for the next one (a fresh copy of the template).
+    RemoveDir(dir_);
+    dir_ = MakeScratchDir("audit");
+    path_ = dir_ + "/ledger";
+    fs::copy(built_->path, path_, fs::copy_options::recursive);
+  }
+}
+
+}  // namespace
+}  // namespace traceledger::ledger
