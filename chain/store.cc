@@ -260,7 +260,7 @@ std::optional<Tip> Store::tip() const {
   return impl_->tip;
 }
 
-StoreResult<void> Store::AppendBlock(const SignedBlock& block, std::span<const std::string> entries,
+StoreResult<void> Store::AppendBlock(const SignedBlock& block, std::span<const std::string_view> entries,
                                      const MerkleFrontier& frontier_after, const WriteSet& extra,
                                      bool sync) {
   const BlockHeader& h = block.header;

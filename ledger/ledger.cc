@@ -8,7 +8,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <future>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -49,11 +48,40 @@ class Overlay : public StateReader {
 
 }  // namespace
 
-// One queued submission.
+// Completion of one Submit/SubmitBatch call: the committer writes each
+// result in place, and the last one wakes the caller.
+struct Completion {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::atomic<size_t> pending{0};
+
+  void Done() {
+    if (pending.fetch_sub(1) == 1) {
+      std::lock_guard<std::mutex> lock(mu);
+      cv.notify_all();
+    }
+  }
+  void Wait() {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return pending.load() == 0; });
+  }
+};
+
+// One queued submission, owned by the calling thread, which waits until
+// every one of its submissions is finished; the committer only borrows it.
+// Freeing the parsed records in the thread that made them keeps that work
+// off the single committer thread.
 struct Submission {
   Record record;
   std::optional<wallet::PublicKey> verified_key;  // signature checked with it
-  std::promise<SubmitResult> done;
+  SubmitResult* result = nullptr;
+  Completion* completion = nullptr;
+
+  // The submission must not be touched after this: its owner may free it.
+  void Finish(SubmitResult r) {
+    *result = std::move(r);
+    completion->Done();
+  }
 };
 
 class Ledger::Committer {
@@ -82,73 +110,81 @@ class Ledger::Committer {
 
   const StoreState& state() const { return state_; }
 
-  // Parses and pre-verifies; returns a submission or the reject.
-  Result<std::unique_ptr<Submission>, Reject> Prepare(std::string_view json) const {
+  // Parses and pre-verifies into `sub`; returns the reject, if any.
+  std::optional<Reject> Prepare(std::string_view json, Submission& sub) const {
     auto record = ParseRecord(json);
     if (!record.ok()) return record.error();
-    auto sub = std::make_unique<Submission>();
-    sub->record = std::move(record).value();
+    sub.record = std::move(record).value();
     // Resolve against committed state; a key registered in a block not yet
     // committed is resolved (and the signature checked) by the committer.
     // UINT64_MAX: as of the end of the committed log (facts are stamped).
-    auto author = ResolveAuthor(sub->record, state_, UINT64_MAX);
+    auto author = ResolveAuthor(sub.record, state_, UINT64_MAX);
     if (author.ok()) {
-      if (!VerifySignature(sub->record, author->key)) {
-        return Reject{RejectCode::kBadSignature, "sig", "signature does not verify under key " + sub->record.author};
+      if (!VerifySignature(sub.record, author->key)) {
+        return Reject{RejectCode::kBadSignature, "sig", "signature does not verify under key " + sub.record.author};
       }
-      sub->verified_key = author->key;
+      sub.verified_key = author->key;
     }
-    return sub;
+    return std::nullopt;
   }
 
   SubmitResult Submit(std::string_view json) {
-    auto sub = Prepare(json);
-    if (!sub.ok()) return sub.error();
-    std::future<SubmitResult> f = (*sub)->done.get_future();
-    std::vector<std::unique_ptr<Submission>> one;
-    one.push_back(std::move(sub).value());
-    Enqueue(std::move(one));
-    return f.get();
+    Submission sub;
+    if (auto reject = Prepare(json, sub)) return *reject;
+    SubmitResult result = Unavailable("not processed");
+    Completion completion;
+    completion.pending = 1;
+    sub.result = &result;
+    sub.completion = &completion;
+    Submission* one[] = {&sub};
+    Enqueue(one);
+    completion.Wait();
+    return result;
   }
 
   std::vector<SubmitResult> SubmitBatch(std::span<const std::string> jsons) {
-    std::vector<std::optional<Result<std::unique_ptr<Submission>, Reject>>> prepared(jsons.size());
-    pool_.ParallelFor(jsons.size(), [&](size_t i) { prepared[i].emplace(Prepare(jsons[i])); });
-    std::vector<SubmitResult> results;
-    results.reserve(jsons.size());
-    std::vector<std::unique_ptr<Submission>> queued;
-    std::vector<std::pair<size_t, std::future<SubmitResult>>> futures;
-    for (size_t i = 0; i < jsons.size(); ++i) {
-      auto& p = *prepared[i];
-      if (!p.ok()) {
-        results.emplace_back(p.error());
-        continue;
+    const size_t n = jsons.size();
+    std::vector<SubmitResult> results(n, Unavailable("not processed"));
+    std::vector<Submission> subs(n);
+    std::vector<char> prepared(n, 0);
+    pool_.ParallelFor(n, [&](size_t i) {
+      if (auto reject = Prepare(jsons[i], subs[i])) {
+        results[i] = std::move(*reject);
+      } else {
+        prepared[i] = 1;
       }
-      results.emplace_back(Unavailable("pending"));
-      futures.emplace_back(i, p.value()->done.get_future());
-      queued.push_back(std::move(p).value());
+    });
+    Completion completion;
+    std::vector<Submission*> queued;
+    for (size_t i = 0; i < n; ++i) {
+      if (!prepared[i]) continue;
+      subs[i].result = &results[i];
+      subs[i].completion = &completion;
+      queued.push_back(&subs[i]);
     }
-    if (!queued.empty()) Enqueue(std::move(queued));
-    for (auto& [i, f] : futures) results[i] = f.get();
+    if (queued.empty()) return results;
+    completion.pending = queued.size();
+    Enqueue(queued);
+    completion.Wait();
     return results;
   }
 
  private:
-  void Enqueue(std::vector<std::unique_ptr<Submission>> subs) {
+  void Enqueue(std::span<Submission* const> subs) {
     std::unique_lock<std::mutex> lock(mu_);
     space_cv_.wait(lock, [&] { return queued_ < options_.max_queued_records || stopping_; });
     if (stopping_) {
-      for (auto& s : subs) s->done.set_value(Unavailable("the ledger is shutting down"));
+      for (Submission* s : subs) s->Finish(Unavailable("the ledger is shutting down"));
       return;
     }
     queued_ += subs.size();
-    for (auto& s : subs) queue_.push_back(std::move(s));
+    for (Submission* s : subs) queue_.push_back(s);
     queue_cv_.notify_one();
   }
 
   void Loop() {
     for (;;) {
-      std::vector<std::unique_ptr<Submission>> batch;
+      std::vector<Submission*> batch;
       {
         std::unique_lock<std::mutex> lock(mu_);
         queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
@@ -156,7 +192,7 @@ class Ledger::Committer {
         size_t n = std::min(queue_.size(), options_.max_block_records);
         batch.reserve(n);
         for (size_t i = 0; i < n; ++i) {
-          batch.push_back(std::move(queue_.front()));
+          batch.push_back(queue_.front());
           queue_.pop_front();
         }
         queued_ -= n;
@@ -179,9 +215,9 @@ class Ledger::Committer {
     return std::nullopt;
   }
 
-  void CommitBatch(std::vector<std::unique_ptr<Submission>>& batch) {
+  void CommitBatch(const std::vector<Submission*>& batch) {
     if (broken_) {
-      for (auto& s : batch) s->done.set_value(Unavailable(broken_reason_));
+      for (Submission* s : batch) s->Finish(Unavailable(broken_reason_));
       return;
     }
     std::optional<chain::Tip> tip = store_.tip();
@@ -194,26 +230,26 @@ class Ledger::Committer {
 
     if (height > 0) {
       if (auto problem = SignerProblem(state_, first_index)) {
-        for (auto& s : batch) s->done.set_value(Unavailable(*problem));
+        for (Submission* s : batch) s->Finish(Unavailable(*problem));
         return;
       }
     }
 
     Overlay overlay(state_);
     chain::WriteSet writes;
-    std::vector<std::string> entries;
+    std::vector<std::string_view> entries;
     std::vector<Submission*> accepted;
     std::optional<wallet::PublicKey> genesis_key;
-    for (auto& s : batch) {
+    for (Submission* s : batch) {
       const uint64_t index = first_index + entries.size();
       auto author = ResolveAuthor(s->record, overlay, index);
       if (!author.ok()) {
-        s->done.set_value(author.error());
+        s->Finish(author.error());
         continue;
       }
       if (!s->verified_key || !(*s->verified_key == author->key)) {
         if (!VerifySignature(s->record, author->key)) {
-          s->done.set_value(Reject{RejectCode::kBadSignature, "sig",
+          s->Finish(Reject{RejectCode::kBadSignature, "sig",
                                    "signature does not verify under key " + s->record.author});
           continue;
         }
@@ -221,7 +257,7 @@ class Ledger::Committer {
       ValidationContext ctx{.index = index, .ledger_time_s = now_ms / 1000,
                             .max_clock_skew_s = options_.max_clock_skew_s};
       if (auto ok = CheckRecord(s->record, *author, overlay, ctx); !ok.ok()) {
-        s->done.set_value(ok.error());
+        s->Finish(ok.error());
         continue;
       }
       if (index == 0) genesis_key = author->key;
@@ -230,17 +266,17 @@ class Ledger::Committer {
         writes.Put(std::move(key), std::move(value));
       }
       frontier.AppendLeaf(s->record.leaf_hash);
-      entries.push_back(std::move(s->record.entry));
-      accepted.push_back(s.get());
+      entries.push_back(s->record.entry);
+      accepted.push_back(s);
     }
     if (state_.io_error()) {
       Fail("reading ledger state failed; restart the node");
-      for (auto* s : accepted) s->done.set_value(Unavailable(broken_reason_));
+      for (Submission* s : accepted) s->Finish(Unavailable(broken_reason_));
       return;
     }
     if (accepted.empty()) return;
     if (height == 0 && !(genesis_key && signer_ && *genesis_key == signer_->Public())) {
-      for (auto* s : accepted) s->done.set_value(Unavailable("genesis must be sealed by the key it registers"));
+      for (Submission* s : accepted) s->Finish(Unavailable("genesis must be sealed by the key it registers"));
       return;
     }
 
@@ -256,13 +292,14 @@ class Ledger::Committer {
     if (!written.ok()) {
       Fail("storing block " + std::to_string(height) + " failed: " + written.error().message +
            " (its records were not acknowledged; they may be present after a restart)");
-      for (auto* s : accepted) s->done.set_value(Unavailable(broken_reason_));
+      for (Submission* s : accepted) s->Finish(Unavailable(broken_reason_));
       return;
     }
     last_timestamp_ms_ = header.timestamp_ms;
     for (const auto& [key, value] : writes.puts()) state_.Written(key, value);
     for (size_t i = 0; i < accepted.size(); ++i) {
-      accepted[i]->done.set_value(Receipt{.id = accepted[i]->record.id, .index = first_index + i, .height = height});
+      Receipt receipt{.id = accepted[i]->record.id, .index = first_index + i, .height = height};
+      accepted[i]->Finish(receipt);
     }
   }
 
@@ -280,7 +317,7 @@ class Ledger::Committer {
   std::mutex mu_;
   std::condition_variable queue_cv_;
   std::condition_variable space_cv_;
-  std::deque<std::unique_ptr<Submission>> queue_;  // GUARDED_BY(mu_)
+  std::deque<Submission*> queue_;                  // GUARDED_BY(mu_)
   size_t queued_ = 0;                              // GUARDED_BY(mu_)
   bool stopping_ = false;                          // GUARDED_BY(mu_)
 

@@ -1,5 +1,7 @@
 #include "util/thread_pool.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 
@@ -19,7 +21,12 @@ struct ThreadPool::Job {
 ThreadPool::ThreadPool(size_t threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   workers_.reserve(threads);
-  for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  for (size_t i = 0; i < threads; ++i) {
+    workers_.emplace_back([this] {
+      pthread_setname_np(pthread_self(), "tl-pool");
+      WorkerLoop();
+    });
+  }
 }
 
 ThreadPool::~ThreadPool() {
