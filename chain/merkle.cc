@@ -41,8 +41,7 @@ Hash LeafHash(std::span<const uint8_t> entry) {
 }
 
 Hash LeafHash(std::string_view entry) {
-  return LeafHash(
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(entry.data()), entry.size()));
+  return LeafHash(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(entry.data()), entry.size()));
 }
 
 Hash NodeHash(const Hash& left, const Hash& right) {
@@ -60,8 +59,7 @@ Hash MerkleRootOfLeaves(std::span<const Hash> leaf_hashes) {
   if (n == 0) return EmptyRoot();
   if (n == 1) return leaf_hashes[0];
   const size_t k = SplitPoint(n);
-  return NodeHash(MerkleRootOfLeaves(leaf_hashes.first(k)),
-                  MerkleRootOfLeaves(leaf_hashes.subspan(k)));
+  return NodeHash(MerkleRootOfLeaves(leaf_hashes.first(k)), MerkleRootOfLeaves(leaf_hashes.subspan(k)));
 }
 
 // nodes_ mirrors the binary representation of size_: appending a leaf is

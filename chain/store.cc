@@ -1,19 +1,18 @@
 #include "chain/store.h"
 
 #include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <mutex>
-
 #include <leveldb/cache.h>
 #include <leveldb/db.h>
 #include <leveldb/env.h>
 #include <leveldb/filter_policy.h>
 #include <leveldb/helpers/memenv.h>
 #include <leveldb/write_batch.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
 
 #include "util/encoding.h"
 
@@ -47,8 +46,7 @@ StoreError FromStatus(const leveldb::Status& s, std::string_view what) {
 // A WritableFile that fails on command, for disk-full / I/O-error tests.
 class FaultyWritableFile : public leveldb::WritableFile {
  public:
-  FaultyWritableFile(leveldb::WritableFile* base, FaultInjector* faults)
-      : base_(base), faults_(faults) {}
+  FaultyWritableFile(leveldb::WritableFile* base, FaultInjector* faults) : base_(base), faults_(faults) {}
   ~FaultyWritableFile() override { delete base_; }
   leveldb::Status Append(const leveldb::Slice& data) override {
     if (faults_->fail_writes) return leveldb::Status::IOError("injected write failure");
@@ -113,8 +111,7 @@ class FaultyEnv : public leveldb::EnvWrapper {
     if (s.ok()) *result = new FaultyWritableFile(*result, faults_);
     return s;
   }
-  leveldb::Status NewAppendableFile(const std::string& name,
-                                    leveldb::WritableFile** result) override {
+  leveldb::Status NewAppendableFile(const std::string& name, leveldb::WritableFile** result) override {
     leveldb::Status s = target()->NewAppendableFile(name, result);
     if (s.ok()) *result = new FaultyWritableFile(*result, faults_);
     return s;
@@ -261,8 +258,7 @@ std::optional<Tip> Store::tip() const {
 }
 
 StoreResult<void> Store::AppendBlock(const SignedBlock& block, std::span<const std::string_view> entries,
-                                     const MerkleFrontier& frontier_after, const WriteSet& extra,
-                                     bool sync) {
+                                     const MerkleFrontier& frontier_after, const WriteSet& extra, bool sync) {
   const BlockHeader& h = block.header;
   std::optional<Tip> current = tip();
   uint64_t want_height = current ? current->height + 1 : 0;
@@ -273,7 +269,8 @@ StoreResult<void> Store::AppendBlock(const SignedBlock& block, std::span<const s
                                                     " does not extend tip (want " +
                                                     std::to_string(want_height) + ")"};
   }
-  if (h.prev_hash != want_prev) return StoreError{StoreErrorCode::kInvalid, "prev_hash is not the tip's hash"};
+  if (h.prev_hash != want_prev)
+    return StoreError{StoreErrorCode::kInvalid, "prev_hash is not the tip's hash"};
   if (h.record_count != entries.size()) {
     return StoreError{StoreErrorCode::kInvalid, "record_count differs from the number of entries"};
   }
@@ -317,8 +314,7 @@ StoreResult<std::optional<SignedBlock>> Store::GetBlock(uint64_t height) const {
   if (!raw->has_value()) return std::optional<SignedBlock>();
   auto block = SignedBlock::Parse(**raw);
   if (!block) {
-    return StoreError{StoreErrorCode::kCorruption,
-                      "block " + std::to_string(height) + " does not parse"};
+    return StoreError{StoreErrorCode::kCorruption, "block " + std::to_string(height) + " does not parse"};
   }
   return std::optional<SignedBlock>(*block);
 }
@@ -327,13 +323,10 @@ StoreResult<std::optional<std::string>> Store::GetEntry(uint64_t index) const {
   return impl_->Get(EntryKey(index));
 }
 
-StoreResult<std::optional<std::string>> Store::Get(std::string_view key) const {
-  return impl_->Get(key);
-}
+StoreResult<std::optional<std::string>> Store::Get(std::string_view key) const { return impl_->Get(key); }
 
-StoreResult<void> Store::Scan(
-    std::string_view prefix, std::string_view start,
-    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+StoreResult<void> Store::Scan(std::string_view prefix, std::string_view start,
+                              const std::function<bool(std::string_view, std::string_view)>& fn) const {
   leveldb::ReadOptions ro;
   ro.fill_cache = false;
   std::unique_ptr<leveldb::Iterator> it(impl_->db->NewIterator(ro));
@@ -347,9 +340,8 @@ StoreResult<void> Store::Scan(
   return {};
 }
 
-StoreResult<void> Store::ScanEntries(
-    uint64_t first, uint64_t count,
-    const std::function<bool(uint64_t, std::string_view)>& fn) const {
+StoreResult<void> Store::ScanEntries(uint64_t first, uint64_t count,
+                                     const std::function<bool(uint64_t, std::string_view)>& fn) const {
   if (count == 0) return {};
   leveldb::ReadOptions ro;
   ro.fill_cache = false;

@@ -110,12 +110,12 @@ class Store {
   // and this Store refuses every later write until it is reopened.
   [[nodiscard]] StoreResult<void> AppendBlock(const SignedBlock& block,
                                               std::span<const std::string_view> entries,
-                                              const MerkleFrontier& frontier_after,
-                                              const WriteSet& extra, bool sync);
+                                              const MerkleFrontier& frontier_after, const WriteSet& extra,
+                                              bool sync);
   [[nodiscard]] StoreResult<void> AppendBlock(const SignedBlock& block,
                                               const std::vector<std::string>& entries,
-                                              const MerkleFrontier& frontier_after,
-                                              const WriteSet& extra, bool sync) {
+                                              const MerkleFrontier& frontier_after, const WriteSet& extra,
+                                              bool sync) {
     std::vector<std::string_view> views(entries.begin(), entries.end());
     return AppendBlock(block, views, frontier_after, extra, sync);
   }

@@ -71,7 +71,8 @@ std::string CheckEntry(const StateReader& state, std::string_view entry, uint64_
   for (const auto& [key, value] : effects) {
     auto stored = state.Get(key);
     if (!stored) return "index/state entry " + PrintableKey(key) + " is missing";
-    if (*stored != value) return "index/state entry " + PrintableKey(key) + " differs from what the record creates";
+    if (*stored != value)
+      return "index/state entry " + PrintableKey(key) + " differs from what the record creates";
   }
   return {};
 }
@@ -115,18 +116,18 @@ class Auditor {
       const chain::BlockHeader& header = (*block)->header;
       if (header.height != h) return std::pair{h, "header says height " + std::to_string(header.height)};
       if (header.first_index() != expected_index_) {
-        return std::pair{h, "block starts at log index " + std::to_string(header.first_index()) + ", expected " +
-                                std::to_string(expected_index_)};
+        return std::pair{h, "block starts at log index " + std::to_string(header.first_index()) +
+                                ", expected " + std::to_string(expected_index_)};
       }
       if (header.record_count == 0 || header.record_count > kMaxBlockRecords) {
         return std::pair{h, "implausible record_count " + std::to_string(header.record_count)};
       }
       BlockInWindow b{.height = h, .block = **block, .first_entry = entries.size()};
-      auto scan = store_.ScanEntries(header.first_index(), header.record_count,
-                                     [&](uint64_t, std::string_view e) {
-                                       entries.emplace_back(e);
-                                       return true;
-                                     });
+      auto scan =
+          store_.ScanEntries(header.first_index(), header.record_count, [&](uint64_t, std::string_view e) {
+            entries.emplace_back(e);
+            return true;
+          });
       if (!scan.ok()) return std::pair{h, scan.error().message};
       expected_index_ += header.record_count;
       blocks.push_back(std::move(b));
@@ -166,9 +167,9 @@ class Auditor {
         const BlockInWindow& b = blocks[block_of[e]];
         uint64_t index = b.block.header.first_index() + (e - b.first_entry);
         checks[e].leaf = chain::LeafHash(entries[e]);
-        checks[e].problem = CheckEntry(state_, entries[e], index,
-                                       static_cast<int64_t>(b.block.header.timestamp_ms / 1000),
-                                       options_.max_clock_skew_s, checks[e].facts);
+        checks[e].problem =
+            CheckEntry(state_, entries[e], index, static_cast<int64_t>(b.block.header.timestamp_ms / 1000),
+                       options_.max_clock_skew_s, checks[e].facts);
       });
 
       // Sequential: links, entries in order, roots.
@@ -221,7 +222,8 @@ class Auditor {
   }
 
   bool CheckTip() {
-    if (report_.blocks != tip_.height + 1 || final_hash_ != tip_.block_hash || !(final_frontier_ == tip_.frontier)) {
+    if (report_.blocks != tip_.height + 1 || final_hash_ != tip_.block_hash ||
+        !(final_frontier_ == tip_.frontier)) {
       Failed(tip_.height, "the stored tip does not match the last block");
       return false;
     }
@@ -236,7 +238,8 @@ class Auditor {
       return !stray_block;
     });
     if (!blocks.ok() || stray_block || blocks_seen != tip_.height + 1) {
-      Failed(tip_.height, "the block keyspace holds keys other than blocks 0.." + std::to_string(tip_.height));
+      Failed(tip_.height,
+             "the block keyspace holds keys other than blocks 0.." + std::to_string(tip_.height));
       return false;
     }
     std::string first_entry = chain::Store::EntryKey(0);
@@ -247,7 +250,8 @@ class Auditor {
     const Gap gaps[] = {
         {"", [](char c) { return c == 'B'; }},
         {"C", [](char c) { return c == 'E' || c == 'M' || (c >= 'a' && c <= 'z'); }},
-        {chain::Store::EntryKey(tip_.frontier.size()), [](char c) { return c == 'M' || (c >= 'a' && c <= 'z'); }},
+        {chain::Store::EntryKey(tip_.frontier.size()),
+         [](char c) { return c == 'M' || (c >= 'a' && c <= 'z'); }},
         {"M\x01", [](char c) { return c >= 'a' && c <= 'z'; }},
         {"{", [](char) { return false; }},
     };
@@ -257,8 +261,8 @@ class Auditor {
         next = std::string(key);
         return false;
       });
-      bool entry_start_ok = gap.from != "C" || tip_.frontier.size() == 0 || !next || !next->starts_with("E") ||
-                            *next == first_entry;
+      bool entry_start_ok = gap.from != "C" || tip_.frontier.size() == 0 || !next ||
+                            !next->starts_with("E") || *next == first_entry;
       if (!scan.ok() || (next && (next->empty() || !gap.allowed((*next)[0]))) || !entry_start_ok) {
         Failed(tip_.height, "unexpected key " + PrintableKey(next.value_or("")) + " in the store");
         return false;
@@ -297,7 +301,8 @@ class Auditor {
 
   std::string CheckFact(const std::string& key, const std::string& value, std::optional<uint64_t> seq) {
     if (!seq) return "index/state entry " + PrintableKey(key) + " is damaged";
-    if (*seq >= tip_.frontier.size()) return "index/state entry " + PrintableKey(key) + " names a record beyond the tip";
+    if (*seq >= tip_.frontier.size())
+      return "index/state entry " + PrintableKey(key) + " names a record beyond the tip";
     auto entry = store_.GetEntry(*seq);
     if (!entry.ok() || !entry->has_value()) return "log entry " + std::to_string(*seq) + " is unreadable";
     auto record = ParseRecord(**entry);
@@ -335,8 +340,8 @@ class Auditor {
     Progress("facts", stored, expected_facts_);
     if (stored == expected_facts_) return true;
     if (TraceFacts()) {
-      Failed(tip_.height, "the store holds " + std::to_string(stored) + " index/state entries, the records create " +
-                              std::to_string(expected_facts_));
+      Failed(tip_.height, "the store holds " + std::to_string(stored) +
+                              " index/state entries, the records create " + std::to_string(expected_facts_));
     }
     return false;
   }

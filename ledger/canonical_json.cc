@@ -41,9 +41,7 @@ size_t Utf8SequenceLength(std::string_view text, size_t i) {
     if (left < 4) return 0;
     const uint8_t lo = b0 == 0xF0 ? 0x90 : 0x80;
     const uint8_t hi = b0 == 0xF4 ? 0x8F : 0xBF;
-    return in(byte(i + 1), lo, hi) && in(byte(i + 2), 0x80, 0xBF) && in(byte(i + 3), 0x80, 0xBF)
-               ? 4
-               : 0;
+    return in(byte(i + 1), lo, hi) && in(byte(i + 2), 0x80, 0xBF) && in(byte(i + 3), 0x80, 0xBF) ? 4 : 0;
   }
   return 0;  // 0x80..0xC1 (continuation or overlong lead), 0xF5..0xFF
 }
@@ -175,8 +173,7 @@ class StrictJsonBuilder final : public nlohmann::json_sax<Json> {
 
   bool key(string_t& val) override {
     Frame& frame = frames_.back();
-    auto [it, inserted] =
-        frame.container->get_ref<Json::object_t&>().emplace(std::move(val), nullptr);
+    auto [it, inserted] = frame.container->get_ref<Json::object_t&>().emplace(std::move(val), nullptr);
     frame.key = &it->first;
     if (!inserted) {
       return Fail(JsonErrorCode::kDuplicateKey, "duplicate member name " + Path());
@@ -296,8 +293,7 @@ char32_t DecodeAt(std::string_view s, size_t i) {
   if (b0 < 0x80) return b0;
   if (b0 < 0xE0) return ((b0 & 0x1F) << 6) | (b(i + 1) & 0x3F);
   if (b0 < 0xF0) return ((b0 & 0x0F) << 12) | ((b(i + 1) & 0x3F) << 6) | (b(i + 2) & 0x3F);
-  return ((b0 & 0x07) << 18) | ((b(i + 1) & 0x3F) << 12) | ((b(i + 2) & 0x3F) << 6) |
-         (b(i + 3) & 0x3F);
+  return ((b0 & 0x07) << 18) | ((b(i + 1) & 0x3F) << 12) | ((b(i + 2) & 0x3F) << 6) | (b(i + 3) & 0x3F);
 }
 
 // The first UTF-16 code unit of a code point.
@@ -406,8 +402,7 @@ void AppendCanonical(const Json& value, std::string* out) {
       // An integral double in the safe range serializes per RFC 8785 (ES6
       // Number::toString) as that integer; anything else is outside the subset.
       const double d = value.get<double>();
-      if (!(d >= -static_cast<double>(kMaxSafeInteger) &&
-            d <= static_cast<double>(kMaxSafeInteger))) {
+      if (!(d >= -static_cast<double>(kMaxSafeInteger) && d <= static_cast<double>(kMaxSafeInteger))) {
         OutsideCanonicalSubset();
       }
       const auto i = static_cast<int64_t>(d);
@@ -434,8 +429,8 @@ void AppendCanonical(const Json& value, std::string* out) {
       // unsigned bytes, i.e. by code point; that is already UTF-16 order
       // unless some name has a supplementary code point.
       const auto& object = value.get_ref<const Json::object_t&>();
-      const bool needs_sort = std::any_of(object.begin(), object.end(),
-                                          [](const auto& m) { return HasSupplementary(m.first); });
+      const bool needs_sort =
+          std::any_of(object.begin(), object.end(), [](const auto& m) { return HasSupplementary(m.first); });
       out->push_back('{');
       const auto append_member = [out](const std::string& name, const Json& member_value) {
         AppendString(name, out);
@@ -479,8 +474,8 @@ void AppendCanonical(const Json& value, std::string* out) {
 // untrusted input.
 Result<Json, JsonError> ParseStrictJson(std::string_view text) {
   if (std::optional<Utf8Problem> problem = FindUtf8Problem(text)) {
-    return JsonError{JsonErrorCode::kInvalidUtf8, std::string(problem->what) + " at byte offset " +
-                                                      std::to_string(problem->offset)};
+    return JsonError{JsonErrorCode::kInvalidUtf8,
+                     std::string(problem->what) + " at byte offset " + std::to_string(problem->offset)};
   }
   // nlohmann treats a NUL byte as the end of the input, which would let
   // anything after it through; NUL is never valid in JSON text (raw control

@@ -8,10 +8,9 @@
 #ifndef TRACELEDGER_LEDGER_CANONICAL_JSON_H_
 #define TRACELEDGER_LEDGER_CANONICAL_JSON_H_
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "util/result.h"
 

@@ -2,8 +2,6 @@
 
 #include <pthread.h>
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -26,7 +24,9 @@ int64_t SystemClockMs() {
       .count();
 }
 
-LedgerError StoreFailure(const chain::StoreError& e) { return LedgerError{LedgerErrorCode::kStore, e.message}; }
+LedgerError StoreFailure(const chain::StoreError& e) {
+  return LedgerError{LedgerErrorCode::kStore, e.message};
+}
 
 Reject Unavailable(std::string message) { return Reject{RejectCode::kUnavailable, "", std::move(message)}; }
 
@@ -87,7 +87,10 @@ struct Submission {
 class Ledger::Committer {
  public:
   Committer(const LedgerOptions& options, chain::Store& store, std::optional<wallet::SecretKey> signer)
-      : options_(options), store_(store), state_(store), signer_(std::move(signer)),
+      : options_(options),
+        store_(store),
+        state_(store),
+        signer_(std::move(signer)),
         pool_(options.verify_threads) {
     if (auto tip = store_.tip()) {
       auto block = store_.GetBlock(tip->height);
@@ -121,7 +124,8 @@ class Ledger::Committer {
     auto author = ResolveAuthor(sub.record, state_, UINT64_MAX);
     if (author.ok()) {
       if (!VerifySignature(sub.record, author->key)) {
-        return Reject{RejectCode::kBadSignature, "sig", "signature does not verify under key " + sub.record.author};
+        return Reject{RejectCode::kBadSignature, "sig",
+                      "signature does not verify under key " + sub.record.author};
       }
       sub.verified_key = author->key;
     }
@@ -225,8 +229,8 @@ class Ledger::Committer {
     const uint64_t first_index = tip ? tip->frontier.size() : 0;
     chain::MerkleFrontier frontier = tip ? tip->frontier : chain::MerkleFrontier();
     // Block time never goes backwards, whatever the wall clock does.
-    const int64_t now_ms = std::max<int64_t>(
-        options_.clock_ms ? options_.clock_ms() : SystemClockMs(), static_cast<int64_t>(last_timestamp_ms_));
+    const int64_t now_ms = std::max<int64_t>(options_.clock_ms ? options_.clock_ms() : SystemClockMs(),
+                                             static_cast<int64_t>(last_timestamp_ms_));
 
     if (height > 0) {
       if (auto problem = SignerProblem(state_, first_index)) {
@@ -250,12 +254,12 @@ class Ledger::Committer {
       if (!s->verified_key || !(*s->verified_key == author->key)) {
         if (!VerifySignature(s->record, author->key)) {
           s->Finish(Reject{RejectCode::kBadSignature, "sig",
-                                   "signature does not verify under key " + s->record.author});
+                           "signature does not verify under key " + s->record.author});
           continue;
         }
       }
-      ValidationContext ctx{.index = index, .ledger_time_s = now_ms / 1000,
-                            .max_clock_skew_s = options_.max_clock_skew_s};
+      ValidationContext ctx{
+          .index = index, .ledger_time_s = now_ms / 1000, .max_clock_skew_s = options_.max_clock_skew_s};
       if (auto ok = CheckRecord(s->record, *author, overlay, ctx); !ok.ok()) {
         s->Finish(ok.error());
         continue;
@@ -317,9 +321,9 @@ class Ledger::Committer {
   std::mutex mu_;
   std::condition_variable queue_cv_;
   std::condition_variable space_cv_;
-  std::deque<Submission*> queue_;                  // GUARDED_BY(mu_)
-  size_t queued_ = 0;                              // GUARDED_BY(mu_)
-  bool stopping_ = false;                          // GUARDED_BY(mu_)
+  std::deque<Submission*> queue_;  // GUARDED_BY(mu_)
+  size_t queued_ = 0;              // GUARDED_BY(mu_)
+  bool stopping_ = false;          // GUARDED_BY(mu_)
 
   // Committer thread only.
   uint64_t last_timestamp_ms_ = 0;
@@ -361,7 +365,8 @@ LedgerResult<std::unique_ptr<Ledger>> Ledger::Create(const LedgerOptions& option
                                                      const OperatorIdentity& identity) {
   auto store = OpenStore(options, /*create=*/true);
   if (!store.ok()) return store.error();
-  if ((*store)->tip()) return LedgerError{LedgerErrorCode::kExists, "a ledger already exists at " + options.path};
+  if ((*store)->tip())
+    return LedgerError{LedgerErrorCode::kExists, "a ledger already exists at " + options.path};
   std::unique_ptr<Ledger> ledger(new Ledger(options, std::move(store).value(), operator_key));
   Json body = {{"party", identity.party},
                {"name", identity.name},
@@ -381,7 +386,8 @@ LedgerResult<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options,
   auto store = OpenStore(options, /*create=*/false);
   if (!store.ok()) return store.error();
   auto tip = (*store)->tip();
-  if (!tip) return LedgerError{LedgerErrorCode::kNoGenesis, "no ledger at " + options.path + " (run init first)"};
+  if (!tip)
+    return LedgerError{LedgerErrorCode::kNoGenesis, "no ledger at " + options.path + " (run init first)"};
   if (signer) {
     StoreState state(**store);
     Record probe;
@@ -410,7 +416,8 @@ LedgerResult<std::optional<chain::SignedBlock>> Ledger::GetBlock(uint64_t height
 LedgerResult<uint64_t> Ledger::HeightOfIndex(uint64_t index) const {
   auto tip = store_->tip();
   if (!tip || index >= tip->frontier.size()) {
-    return LedgerError{LedgerErrorCode::kCorrupt, "log index " + std::to_string(index) + " is beyond the tip"};
+    return LedgerError{LedgerErrorCode::kCorrupt,
+                       "log index " + std::to_string(index) + " is beyond the tip"};
   }
   // First block whose tree_size exceeds index.
   uint64_t lo = 0, hi = tip->height;
@@ -436,9 +443,9 @@ LedgerResult<std::optional<StoredRecord>> Ledger::GetByIndex(uint64_t index) con
   if (!entry->has_value()) return std::optional<StoredRecord>();
   auto record = ParseRecord(**entry);
   if (!record.ok() || record->entry != **entry) {
-    return LedgerError{LedgerErrorCode::kCorrupt,
-                       "entry " + std::to_string(index) + " is not a canonical record" +
-                           (record.ok() ? "" : ": " + record.error().ToString())};
+    return LedgerError{LedgerErrorCode::kCorrupt, "entry " + std::to_string(index) +
+                                                      " is not a canonical record" +
+                                                      (record.ok() ? "" : ": " + record.error().ToString())};
   }
   auto height = HeightOfIndex(index);
   if (!height.ok()) return height.error();
@@ -450,7 +457,9 @@ LedgerResult<std::optional<StoredRecord>> Ledger::GetRecord(const chain::Hash& i
   if (!raw.ok()) return StoreFailure(raw.error());
   if (!raw->has_value()) return std::optional<StoredRecord>();
   auto seq = DecodeSeq(**raw);
-  if (!seq) return LedgerError{LedgerErrorCode::kCorrupt, "record index entry for " + chain::HashHex(id) + " is damaged"};
+  if (!seq)
+    return LedgerError{LedgerErrorCode::kCorrupt,
+                       "record index entry for " + chain::HashHex(id) + " is damaged"};
   auto stored = GetByIndex(*seq);
   if (!stored.ok()) return stored.error();
   if (!stored->has_value() || (*stored)->record.id != id) {
@@ -497,7 +506,8 @@ LedgerResult<std::optional<StoredRecord>> LookupFact(const Ledger& ledger, const
   if (!stored.ok()) return stored.error();
   if (!stored->has_value() || !matches((*stored)->record, *fact)) {
     return LedgerError{LedgerErrorCode::kCorrupt, std::string(what) + " index entry points at entry " +
-                                                      std::to_string(fact->seq) + ", which does not create it"};
+                                                      std::to_string(fact->seq) +
+                                                      ", which does not create it"};
   }
   return stored;
 }
@@ -528,7 +538,8 @@ LedgerResult<std::optional<StoredRecord>> Ledger::GetLot(std::string_view gtin, 
 LedgerResult<std::optional<StoredRecord>> Ledger::GetShipment(std::string_view shipment) const {
   const auto& state = committer_->state();
   return LookupFact(*this, keys::Shipment(shipment), "shipment", [&](const Record& r, const Fact& f) {
-    return r.kind == RecordKind::kShipment && r.Str("shipment") == shipment && AuthorParty(state, r) == f.owner;
+    return r.kind == RecordKind::kShipment && r.Str("shipment") == shipment &&
+           AuthorParty(state, r) == f.owner;
   });
 }
 
@@ -548,7 +559,8 @@ LedgerResult<std::vector<StoredRecord>> ListHistory(const chain::Store& store, c
     return true;
   });
   if (!scan.ok()) return StoreFailure(scan.error());
-  if (bad_key) return LedgerError{LedgerErrorCode::kCorrupt, std::string(what) + " history has a damaged key"};
+  if (bad_key)
+    return LedgerError{LedgerErrorCode::kCorrupt, std::string(what) + " history has a damaged key"};
   std::vector<StoredRecord> out;
   for (uint64_t seq : seqs) {
     auto stored = fetch(seq);
@@ -564,7 +576,8 @@ LedgerResult<std::vector<StoredRecord>> ListHistory(const chain::Store& store, c
 
 }  // namespace
 
-LedgerResult<std::vector<StoredRecord>> Ledger::LotHistory(std::string_view gtin, std::string_view lot) const {
+LedgerResult<std::vector<StoredRecord>> Ledger::LotHistory(std::string_view gtin,
+                                                           std::string_view lot) const {
   return ListHistory(
       *store_, keys::LotHistoryPrefix(gtin, lot), "lot", [&](uint64_t seq) { return GetByIndex(seq); },
       [&](const Record& r) { return ReferencesLot(r, gtin, lot); });
@@ -572,7 +585,8 @@ LedgerResult<std::vector<StoredRecord>> Ledger::LotHistory(std::string_view gtin
 
 LedgerResult<std::vector<StoredRecord>> Ledger::ShipmentHistory(std::string_view shipment) const {
   return ListHistory(
-      *store_, keys::ShipmentHistoryPrefix(shipment), "shipment", [&](uint64_t seq) { return GetByIndex(seq); },
+      *store_, keys::ShipmentHistoryPrefix(shipment), "shipment",
+      [&](uint64_t seq) { return GetByIndex(seq); },
       [&](const Record& r) { return r.Str("shipment") == shipment; });
 }
 

@@ -88,15 +88,15 @@ class Ledger {
  public:
   // Creates a ledger in an empty data directory: block 0 holds the
   // operator's self-signed party registration. kExists if one is there.
-  [[nodiscard]] static LedgerResult<std::unique_ptr<Ledger>> Create(
-      const LedgerOptions& options, const wallet::SecretKey& operator_key,
-      const OperatorIdentity& identity);
+  [[nodiscard]] static LedgerResult<std::unique_ptr<Ledger>> Create(const LedgerOptions& options,
+                                                                    const wallet::SecretKey& operator_key,
+                                                                    const OperatorIdentity& identity);
 
   // Opens an existing ledger. With a signer it accepts writes (the key must
   // be an active operator key: kNotOperator otherwise); without, it is
   // read-only and every submission gets kUnavailable.
-  [[nodiscard]] static LedgerResult<std::unique_ptr<Ledger>> Open(
-      const LedgerOptions& options, std::optional<wallet::SecretKey> signer);
+  [[nodiscard]] static LedgerResult<std::unique_ptr<Ledger>> Open(const LedgerOptions& options,
+                                                                  std::optional<wallet::SecretKey> signer);
 
   // Drains the queue (committing what is in it) and closes the store.
   ~Ledger();

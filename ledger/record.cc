@@ -9,13 +9,13 @@
 namespace traceledger::ledger {
 namespace {
 
-constexpr std::array<std::string_view, kRoleCount> kRoleNames = {
-    "operator", "merchant", "inspector", "customs", "regulator", "logistics"};
+constexpr std::array<std::string_view, kRoleCount> kRoleNames = {"operator", "merchant",  "inspector",
+                                                                 "customs",  "regulator", "logistics"};
 
 constexpr std::array<std::string_view, 14> kRejectNames = {
-    "malformed",     "schema",    "unknown_key",       "key_revoked", "key_retired",
-    "bad_signature", "unauthorized", "not_owner",      "unknown_reference", "duplicate",
-    "conflict",      "replay",    "clock",             "unavailable"};
+    "malformed",     "schema",       "unknown_key", "key_revoked",       "key_retired",
+    "bad_signature", "unauthorized", "not_owner",   "unknown_reference", "duplicate",
+    "conflict",      "replay",       "clock",       "unavailable"};
 
 Reject EnvelopeError(std::string field, std::string message) {
   return Reject{RejectCode::kSchema, std::move(field), std::move(message)};
@@ -124,8 +124,11 @@ Result<Record, Reject> ParseRecord(std::string_view json) {
 
 Record SignRecord(RecordKind kind, const Json& body, const wallet::SecretKey& key, int64_t time,
                   std::string nonce) {
-  Json doc = {{"v", 1}, {"kind", std::string(KindName(kind))}, {"author", key.Public().KeyId()},
-              {"time", time}, {"body", body}};
+  Json doc = {{"v", 1},
+              {"kind", std::string(KindName(kind))},
+              {"author", key.Public().KeyId()},
+              {"time", time},
+              {"body", body}};
   if (!nonce.empty()) doc["nonce"] = nonce;
   Record r;
   r.kind = kind;

@@ -92,8 +92,8 @@ struct Record {
   Json body;
   wallet::Signature sig{};
 
-  chain::Hash id{};       // SHA-256 of the canonical unsigned envelope
-  std::string entry;      // canonical bytes of the full envelope
+  chain::Hash id{};   // SHA-256 of the canonical unsigned envelope
+  std::string entry;  // canonical bytes of the full envelope
   chain::Hash leaf_hash{};
 
   std::string IdHex() const { return chain::HashHex(id); }

@@ -61,8 +61,8 @@ Result<void, Reject> RequireRole(const StateReader& state, const Author& author,
                   std::string(KindName(kind)) + " record");
 }
 
-Result<void, Reject> RequireParty(const StateReader& state, std::string_view party,
-                                  std::string field, uint64_t index) {
+Result<void, Reject> RequireParty(const StateReader& state, std::string_view party, std::string field,
+                                  uint64_t index) {
   if (FactAsOf(state, keys::Party(party), index)) return {};
   return Fail(RejectCode::kUnknownReference, std::move(field), "no party " + Quote(party) + " is registered");
 }
@@ -86,8 +86,8 @@ Result<void, Reject> RequireOwner(const Fact& fact, const Author& author, const 
 }
 
 // Code revocations and lot recalls: the issuing merchant or a regulator.
-Result<void, Reject> RequireIssuerOrRegulator(const StateReader& state, const Author& author,
-                                              RecordKind kind, const Fact& lot, uint64_t index) {
+Result<void, Reject> RequireIssuerOrRegulator(const StateReader& state, const Author& author, RecordKind kind,
+                                              const Fact& lot, uint64_t index) {
   if (HasRole(state, author.party, Role::kRegulator, index)) return {};
   if (!HasRole(state, author.party, Role::kMerchant, index)) {
     return RequireRole(state, author, kind, {Role::kMerchant, Role::kRegulator}, index);
@@ -102,7 +102,8 @@ Result<void, Reject> CheckParty(const Record& r, const StateReader& state, uint6
   }
   auto key = wallet::PublicKey::FromHex(r.Str("public_key"));
   if (FactAsOf(state, keys::Key(key->KeyId()), index)) {
-    return Fail(RejectCode::kDuplicate, "body.public_key", "key id " + key->KeyId() + " is already registered");
+    return Fail(RejectCode::kDuplicate, "body.public_key",
+                "key id " + key->KeyId() + " is already registered");
   }
   if (auto c = r.Str("controlling_party"); !c.empty()) {
     if (auto ok = RequireParty(state, c, "body.controlling_party", index); !ok.ok()) return ok;
@@ -115,10 +116,12 @@ Result<void, Reject> CheckKeyChange(const Record& r, const StateReader& state, u
   if (auto ok = RequireParty(state, party, "body.party", index); !ok.ok()) return ok;
   auto existing_key = [&](std::string_view key_id, const std::string& field) -> Result<void, Reject> {
     auto fact = FactAsOf(state, keys::Key(key_id), index);
-    if (!fact) return Fail(RejectCode::kUnknownReference, field, "no key " + std::string(key_id) + " is registered");
+    if (!fact)
+      return Fail(RejectCode::kUnknownReference, field, "no key " + std::string(key_id) + " is registered");
     if (fact->party != party) {
-      return Fail(RejectCode::kNotOwner, field,
-                  "key " + std::string(key_id) + " belongs to " + Quote(fact->party) + ", not " + Quote(party));
+      return Fail(
+          RejectCode::kNotOwner, field,
+          "key " + std::string(key_id) + " belongs to " + Quote(fact->party) + ", not " + Quote(party));
     }
     if (FactAsOf(state, keys::KeyRevoked(key_id), index)) {
       return Fail(RejectCode::kConflict, field, "key " + std::string(key_id) + " is already revoked");
@@ -128,12 +131,14 @@ Result<void, Reject> CheckKeyChange(const Record& r, const StateReader& state, u
   if (r.kind == RecordKind::kKeyRotation) {
     auto key = wallet::PublicKey::FromHex(r.Str("public_key"));
     if (FactAsOf(state, keys::Key(key->KeyId()), index)) {
-      return Fail(RejectCode::kDuplicate, "body.public_key", "key id " + key->KeyId() + " is already registered");
+      return Fail(RejectCode::kDuplicate, "body.public_key",
+                  "key id " + key->KeyId() + " is already registered");
     }
     if (auto old = r.Str("retire_key_id"); !old.empty()) {
       if (auto ok = existing_key(old, "body.retire_key_id"); !ok.ok()) return ok;
       if (FactAsOf(state, keys::KeyRetired(old), index)) {
-        return Fail(RejectCode::kConflict, "body.retire_key_id", "key " + std::string(old) + " is already retired");
+        return Fail(RejectCode::kConflict, "body.retire_key_id",
+                    "key " + std::string(old) + " is already retired");
       }
     }
     return {};
@@ -168,8 +173,7 @@ Result<Fact, Reject> RequireShipment(const Record& r, const StateReader& state, 
   return *fact;
 }
 
-Result<void, Reject> CheckByKind(const Record& r, const Author& a, const StateReader& state,
-                                 uint64_t index) {
+Result<void, Reject> CheckByKind(const Record& r, const Author& a, const StateReader& state, uint64_t index) {
   const uint64_t i = index;
   switch (r.kind) {
     case RecordKind::kParty:
@@ -205,8 +209,9 @@ Result<void, Reject> CheckByKind(const Record& r, const Author& a, const StateRe
       }
       if (auto ok = RequireOwner(*product, a, "body.gtin", "the product"); !ok.ok()) return ok;
       if (FactAsOf(state, keys::Lot(r.Str("gtin"), r.Str("lot")), i)) {
-        return Fail(RejectCode::kDuplicate, "body.lot",
-                    "lot " + Quote(r.Str("lot")) + " of GTIN " + std::string(r.Str("gtin")) + " already exists");
+        return Fail(
+            RejectCode::kDuplicate, "body.lot",
+            "lot " + Quote(r.Str("lot")) + " of GTIN " + std::string(r.Str("gtin")) + " already exists");
       }
       return {};
     }
@@ -232,7 +237,8 @@ Result<void, Reject> CheckByKind(const Record& r, const Author& a, const StateRe
       }
       return CheckShipmentLots(r, a, state, i);
     case RecordKind::kCustody: {
-      if (auto ok = RequireRole(state, a, r.kind, {Role::kMerchant, Role::kLogistics}, i); !ok.ok()) return ok;
+      if (auto ok = RequireRole(state, a, r.kind, {Role::kMerchant, Role::kLogistics}, i); !ok.ok())
+        return ok;
       auto shipment = RequireShipment(r, state, i);
       if (!shipment.ok()) return shipment.error();
       if (!HasRole(state, a.party, Role::kLogistics, i)) {
@@ -248,7 +254,8 @@ Result<void, Reject> CheckByKind(const Record& r, const Author& a, const StateRe
                                          : RequireLot(state, r.Str("gtin"), r.Str("lot"), "body.lot", i);
       if (!subject.ok()) return subject.error();
       if (subject->owner == a.party) {
-        return Fail(RejectCode::kUnauthorized, "author", "a party may not record an inspection of its own goods");
+        return Fail(RejectCode::kUnauthorized, "author",
+                    "a party may not record an inspection of its own goods");
       }
       return {};
     }
@@ -266,7 +273,8 @@ Result<void, Reject> CheckByKind(const Record& r, const Author& a, const StateRe
       std::string_view merchant = r.Str("merchant");
       if (auto ok = RequireParty(state, merchant, "body.merchant", i); !ok.ok()) return ok;
       if (!HasRole(state, merchant, Role::kMerchant, i)) {
-        return Fail(RejectCode::kUnknownReference, "body.merchant", "party " + Quote(merchant) + " is not a merchant");
+        return Fail(RejectCode::kUnknownReference, "body.merchant",
+                    "party " + Quote(merchant) + " is not a merchant");
       }
       if (merchant == a.party) {
         return Fail(RejectCode::kUnauthorized, "author", "a party may not record credit events about itself");
@@ -277,11 +285,13 @@ Result<void, Reject> CheckByKind(const Record& r, const Author& a, const StateRe
       if (auto ok = RequireRole(state, a, r.kind, {Role::kRegulator}, i); !ok.ok()) return ok;
       int64_t version = r.body.at("version").get<int64_t>();
       if (FactAsOf(state, keys::PolicyVersion(version), i)) {
-        return Fail(RejectCode::kDuplicate, "body.version", "policy version " + std::to_string(version) + " exists");
+        return Fail(RejectCode::kDuplicate, "body.version",
+                    "policy version " + std::to_string(version) + " exists");
       }
       if (version > 1 && !FactAsOf(state, keys::PolicyVersion(version - 1), i)) {
-        return Fail(RejectCode::kConflict, "body.version",
-                    "policy versions are consecutive; version " + std::to_string(version - 1) + " is missing");
+        return Fail(
+            RejectCode::kConflict, "body.version",
+            "policy versions are consecutive; version " + std::to_string(version - 1) + " is missing");
       }
       return {};
     }
@@ -289,13 +299,15 @@ Result<void, Reject> CheckByKind(const Record& r, const Author& a, const StateRe
     case RecordKind::kLotRecall: {
       auto lot = RequireLot(state, r.Str("gtin"), r.Str("lot"), "body.lot", i);
       if (!lot.ok()) {
-        if (auto ok = RequireRole(state, a, r.kind, {Role::kMerchant, Role::kRegulator}, i); !ok.ok()) return ok;
+        if (auto ok = RequireRole(state, a, r.kind, {Role::kMerchant, Role::kRegulator}, i); !ok.ok())
+          return ok;
         return lot.error();
       }
       if (auto ok = RequireIssuerOrRegulator(state, a, r.kind, *lot, i); !ok.ok()) return ok;
       if (r.kind == RecordKind::kLotRecall) {
         if (FactAsOf(state, keys::LotRecalled(r.Str("gtin"), r.Str("lot")), i)) {
-          return Fail(RejectCode::kConflict, "body.lot", "lot " + Quote(r.Str("lot")) + " is already recalled");
+          return Fail(RejectCode::kConflict, "body.lot",
+                      "lot " + Quote(r.Str("lot")) + " is already recalled");
         }
         return {};
       }
@@ -331,7 +343,8 @@ Result<Author, Reject> ResolveAuthor(const Record& r, const StateReader& state, 
     }
     auto key = wallet::PublicKey::FromHex(r.Str("public_key"));
     if (key->KeyId() != r.author) {
-      return Fail(RejectCode::kUnauthorized, "author", "the genesis record must be signed by the key it registers");
+      return Fail(RejectCode::kUnauthorized, "author",
+                  "the genesis record must be signed by the key it registers");
     }
     return Author{std::string(r.Str("party")), *key};
   }
@@ -339,14 +352,17 @@ Result<Author, Reject> ResolveAuthor(const Record& r, const StateReader& state, 
   if (!raw) return Fail(RejectCode::kUnknownKey, "author", "key " + r.author + " is not registered");
   std::optional<KeyFact> fact = DecodeKeyFact(*raw);
   if (!fact || fact->key_id != r.author) {
-    return Fail(RejectCode::kUnknownKey, "author", "stored key " + r.author + " is damaged or does not match its id");
+    return Fail(RejectCode::kUnknownKey, "author",
+                "stored key " + r.author + " is damaged or does not match its id");
   }
-  if (fact->seq >= index) return Fail(RejectCode::kUnknownKey, "author", "key " + r.author + " is not registered");
+  if (fact->seq >= index)
+    return Fail(RejectCode::kUnknownKey, "author", "key " + r.author + " is not registered");
   if (FactAsOf(state, keys::KeyRevoked(r.author), index)) {
     return Fail(RejectCode::kKeyRevoked, "author", "key " + r.author + " has been revoked");
   }
   if (FactAsOf(state, keys::KeyRetired(r.author), index)) {
-    return Fail(RejectCode::kKeyRetired, "author", "key " + r.author + " was rotated out and signs nothing new");
+    return Fail(RejectCode::kKeyRetired, "author",
+                "key " + r.author + " was rotated out and signs nothing new");
   }
   return Author{fact->party, fact->key};
 }
@@ -384,9 +400,9 @@ std::vector<std::pair<std::string, std::string>> Effects(const Record& r, const 
   };
   auto add_key = [&](std::string_view party, std::string_view public_key) {
     auto key = wallet::PublicKey::FromHex(public_key);
-    out.emplace_back(keys::Key(key->KeyId()),
-                     EncodeFact(Fact{.seq = index, .party = std::string(party),
-                                     .public_key = std::string(public_key)}));
+    out.emplace_back(
+        keys::Key(key->KeyId()),
+        EncodeFact(Fact{.seq = index, .party = std::string(party), .public_key = std::string(public_key)}));
   };
   switch (r.kind) {
     case RecordKind::kParty:
@@ -421,7 +437,8 @@ std::vector<std::pair<std::string, std::string>> Effects(const Record& r, const 
       out.emplace_back(keys::Shipment(r.Str("shipment")), owned);
       shipment_history(r.Str("shipment"));
       for (const auto& lot : r.body.at("lots")) {
-        lot_history(lot.at("gtin").get_ref<const std::string&>(), lot.at("lot").get_ref<const std::string&>());
+        lot_history(lot.at("gtin").get_ref<const std::string&>(),
+                    lot.at("lot").get_ref<const std::string&>());
       }
       break;
     case RecordKind::kCustody:

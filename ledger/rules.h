@@ -43,8 +43,7 @@ bool VerifySignature(const Record& record, const wallet::PublicKey& key);
 // Every stateful rule for a record whose author was resolved and whose
 // signature verified.
 [[nodiscard]] Result<void, Reject> CheckRecord(const Record& record, const Author& author,
-                                               const StateReader& state,
-                                               const ValidationContext& context);
+                                               const StateReader& state, const ValidationContext& context);
 
 // The state and index entries an accepted record creates (all write-once;
 // see state.h), including its r/ record index.

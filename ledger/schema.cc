@@ -9,17 +9,17 @@ namespace {
 
 using FT = FieldType;
 
-constexpr std::string_view kRoleChoices[] = {"operator", "merchant", "inspector",
+constexpr std::string_view kRoleChoices[] = {"operator", "merchant",  "inspector",
                                              "customs",  "regulator", "logistics"};
 constexpr std::string_view kInspectionResults[] = {"conformant", "non_conformant"};
 constexpr std::string_view kCustomsDecisions[] = {"released", "held", "seized"};
-constexpr std::string_view kCreditEvents[] = {"penalty", "reward", "complaint_upheld",
-                                              "complaint_dismissed", "credit_repair"};
+constexpr std::string_view kCreditEvents[] = {"penalty", "reward", "complaint_upheld", "complaint_dismissed",
+                                              "credit_repair"};
 constexpr std::string_view kSeverities[] = {"minor", "major", "serious"};
 // CBV 2.0 business steps that a custody handover can stand for.
-constexpr std::string_view kCustodySteps[] = {"shipping", "receiving", "departing", "arriving",
-                                              "storing", "loading", "unloading",
-                                              "transporting", "entering_exiting"};
+constexpr std::string_view kCustodySteps[] = {"shipping",  "receiving",    "departing",
+                                              "arriving",  "storing",      "loading",
+                                              "unloading", "transporting", "entering_exiting"};
 
 constexpr int64_t kMaxQuantity = 1'000'000'000;
 
@@ -31,7 +31,12 @@ constexpr FieldSpec kPartyFields[] = {
     {"country", FT::kCountry, false, 0, 0, {}, "ISO 3166-1 alpha-2"},
     {"licence_sha256", FT::kSha256, false, 0, 0, {}, "SHA-256 of the business licence"},
     {"licence_expiry", FT::kDate, false, 0, 0, {}, "licence expiry date"},
-    {"legal_representative", FT::kId, false, 1, 64, {},
+    {"legal_representative",
+     FT::kId,
+     false,
+     1,
+     64,
+     {},
      "pseudonymous id of the legal representative (a hash, never a name)"},
     {"controlling_party", FT::kPartyId, false, 1, 64, {}, "party id of the controlling party"},
 };
@@ -138,10 +143,8 @@ constexpr KindSchema kSchemas[kRecordKindCount] = {
     {RecordKind::kCodeIssuance, "code_issuance", "commit a batch of serialized codes (merchant)",
      kCodeIssuanceFields},
     {RecordKind::kShipment, "shipment", "register a shipment (merchant)", kShipmentFields},
-    {RecordKind::kCustody, "custody", "record a custody handover (merchant or logistics)",
-     kCustodyFields},
-    {RecordKind::kInspection, "inspection", "record an inspection report (inspector)",
-     kInspectionFields},
+    {RecordKind::kCustody, "custody", "record a custody handover (merchant or logistics)", kCustodyFields},
+    {RecordKind::kInspection, "inspection", "record an inspection report (inspector)", kInspectionFields},
     {RecordKind::kCustomsDecision, "customs_decision", "release, hold or seize a shipment (customs)",
      kCustomsDecisionFields},
     {RecordKind::kCreditEvent, "credit_event", "record a merchant credit event (regulator)",
@@ -150,8 +153,7 @@ constexpr KindSchema kSchemas[kRecordKindCount] = {
      kCreditPolicyFields},
     {RecordKind::kCodeRevocation, "code_revocation", "revoke codes (issuing merchant or regulator)",
      kCodeRevocationFields},
-    {RecordKind::kLotRecall, "lot_recall", "recall a lot (issuing merchant or regulator)",
-     kLotRecallFields},
+    {RecordKind::kLotRecall, "lot_recall", "recall a lot (issuing merchant or regulator)", kLotRecallFields},
 };
 
 Reject SchemaError(std::string_view field, std::string message) {
@@ -159,8 +161,8 @@ Reject SchemaError(std::string_view field, std::string message) {
 }
 
 bool IsIdChar(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == ':' || c == '/' || c == '-';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+         c == ':' || c == '/' || c == '-';
 }
 
 // GS1 General Specifications, figure 7.11-1 (CSET 82).
@@ -222,9 +224,8 @@ std::optional<Reject> CheckCset82(std::string_view name, std::string_view s, int
   }
   for (size_t i = 0; i < s.size(); ++i) {
     if (!IsCset82(s[i])) {
-      return SchemaError(name, std::string(what) + " has " + DescribeCodePoint(s, i) +
-                                   " at byte " + std::to_string(i) +
-                                   ", outside the GS1 character set (CSET 82)");
+      return SchemaError(name, std::string(what) + " has " + DescribeCodePoint(s, i) + " at byte " +
+                                   std::to_string(i) + ", outside the GS1 character set (CSET 82)");
     }
   }
   return std::nullopt;
@@ -253,8 +254,8 @@ std::optional<Reject> CheckString(const FieldSpec& f, std::string_view name, std
       if (s.empty() || s.size() > 64) return SchemaError(name, "must be 1..64 characters");
       for (size_t i = 0; i < s.size(); ++i) {
         char c = s[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  (i > 0 && (c == '.' || c == '_' || c == '-'));
+        bool ok =
+            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '.' || c == '_' || c == '-'));
         if (!ok) return SchemaError(name, "must match [a-z0-9][a-z0-9._-]*");
       }
       return std::nullopt;
@@ -364,7 +365,8 @@ std::optional<Reject> CheckLotRefs(const FieldSpec& f, std::string_view name, co
     if (auto r = CheckString(kGtin, path + ".gtin", g->get_ref<const std::string&>())) return r;
     if (l == e.end() || !l->is_string()) return SchemaError(path + ".lot", "is required (string)");
     if (auto r = CheckString(kLot, path + ".lot", l->get_ref<const std::string&>())) return r;
-    if (q == e.end() || !q->is_number_integer()) return SchemaError(path + ".quantity", "is required (integer)");
+    if (q == e.end() || !q->is_number_integer())
+      return SchemaError(path + ".quantity", "is required (integer)");
     int64_t qty = q->get<int64_t>();
     if (qty < 1 || qty > kMaxQuantity) {
       return SchemaError(path + ".quantity", "must be 1.." + std::to_string(kMaxQuantity));

@@ -6,8 +6,8 @@ namespace traceledger::ledger {
 namespace {
 
 bool IsCachedKey(std::string_view key) {
-  return key.starts_with("k/") || key.starts_with("kr/") || key.starts_with("kt/") ||
-         key.starts_with("p/") || key.starts_with("pr/");
+  return key.starts_with("k/") || key.starts_with("kr/") || key.starts_with("kt/") || key.starts_with("p/") ||
+         key.starts_with("pr/");
 }
 
 }  // namespace

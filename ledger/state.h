@@ -29,13 +29,12 @@
 #ifndef TRACELEDGER_LEDGER_STATE_H_
 #define TRACELEDGER_LEDGER_STATE_H_
 
+#include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <atomic>
-#include <mutex>
 #include <unordered_map>
 
 #include "chain/hash.h"

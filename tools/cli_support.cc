@@ -31,7 +31,6 @@ std::string PromptNoEcho(const std::string& prompt) {
   return line;
 }
 
-
 }  // namespace
 
 int64_t NowMs() {
@@ -48,8 +47,8 @@ std::string ReadFileOrThrow(const std::string& path) {
   return ss.str();
 }
 
-std::string GetPassphrase(const std::string& passphrase_file, const char* env_name,
-                          const std::string& prompt, bool confirm) {
+std::string GetPassphrase(const std::string& passphrase_file, const char* env_name, const std::string& prompt,
+                          bool confirm) {
   if (!passphrase_file.empty()) {
     std::string text = ReadFileOrThrow(passphrase_file);
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
@@ -71,8 +70,7 @@ std::string GetPassphrase(const std::string& passphrase_file, const char* env_na
   return first;
 }
 
-wallet::SecretKey LoadKey(const std::string& path, const std::string& passphrase_file,
-                          const char* env_name) {
+wallet::SecretKey LoadKey(const std::string& path, const std::string& passphrase_file, const char* env_name) {
   std::string pass = GetPassphrase(passphrase_file, env_name, "Passphrase for " + path + ": ");
   auto key = wallet::LoadKeystore(path, pass);
   if (!key.ok()) throw CliError(kExitFailure, key.error().message);
@@ -107,12 +105,14 @@ void ProgressBar::Update(uint64_t done, uint64_t total) {
   double rate = static_cast<double>(done) / secs;
   if (total > 0) {
     int width = 30;
-    int filled = static_cast<int>(static_cast<double>(width) * static_cast<double>(done) / static_cast<double>(total));
+    int filled =
+        static_cast<int>(static_cast<double>(width) * static_cast<double>(done) / static_cast<double>(total));
     std::string bar(static_cast<size_t>(filled), '#');
     bar.resize(static_cast<size_t>(width), '.');
     std::fprintf(stderr, "\r[%s] %3d%%  %llu/%llu %s  %.0f/s   ", bar.c_str(),
                  static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total)),
-                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total), unit_.c_str(), rate);
+                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total), unit_.c_str(),
+                 rate);
   } else {
     std::fprintf(stderr, "\r%llu %s  %.0f/s   ", static_cast<unsigned long long>(done), unit_.c_str(), rate);
   }
@@ -125,12 +125,9 @@ void ProgressBar::Finish() {
 
 std::string DescribeRecord(const ledger::StoredRecord& stored) {
   const ledger::Record& r = stored.record;
-  ledger::Json out = {{"id", r.IdHex()},
-                      {"index", stored.index},
-                      {"height", stored.height},
-                      {"kind", std::string(ledger::KindName(r.kind))},
-                      {"author", r.author},
-                      {"time", r.time},
+  ledger::Json out = {{"id", r.IdHex()},         {"index", stored.index},
+                      {"height", stored.height}, {"kind", std::string(ledger::KindName(r.kind))},
+                      {"author", r.author},      {"time", r.time},
                       {"body", r.body}};
   return out.dump(2);
 }

@@ -39,8 +39,8 @@ struct DataDir {
 // Passphrase for a keystore: from --passphrase-file if given, else the
 // environment variable `env_name` (then TRACELEDGER_PASSPHRASE), else an
 // interactive prompt without echo when stdin is a terminal.
-std::string GetPassphrase(const std::string& passphrase_file, const char* env_name,
-                          const std::string& prompt, bool confirm = false);
+std::string GetPassphrase(const std::string& passphrase_file, const char* env_name, const std::string& prompt,
+                          bool confirm = false);
 
 wallet::SecretKey LoadKey(const std::string& path, const std::string& passphrase_file,
                           const char* env_name = "TRACELEDGER_PASSPHRASE");

@@ -1,6 +1,7 @@
 // tracectl: the TraceLedger command-line tool. See docs/CLI.md.
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -8,8 +9,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "chain/hash.h"
 #include "ledger/audit.h"
@@ -148,9 +147,10 @@ Json BodyFromFlags(KindFlags& f) {
 void PrintReject(const ledger::Reject& r, bool json) {
   if (json) {
     Json out = {{"accepted", false},
-                {"error", {{"code", std::string(ledger::RejectCodeName(r.code))},
-                           {"field", r.field},
-                           {"message", r.message}}}};
+                {"error",
+                 {{"code", std::string(ledger::RejectCodeName(r.code))},
+                  {"field", r.field},
+                  {"message", r.message}}}};
     std::cout << out.dump() << "\n";
   } else {
     std::cerr << "rejected: " << r.ToString() << "\n";
@@ -166,8 +166,8 @@ void PrintReceipt(const ledger::Record& record, const ledger::Receipt& receipt, 
                 {"height", receipt.height}};
     std::cout << out.dump() << "\n";
   } else {
-    std::cout << "accepted " << ledger::KindName(record.kind) << " " << chain::HashHex(receipt.id) << " (index "
-              << receipt.index << ", block " << receipt.height << ")\n";
+    std::cout << "accepted " << ledger::KindName(record.kind) << " " << chain::HashHex(receipt.id)
+              << " (index " << receipt.index << ", block " << receipt.height << ")\n";
   }
 }
 
@@ -175,12 +175,14 @@ int RunAppend(const GlobalFlags& g, KindFlags& f) {
   std::string entry;
   ledger::Record record;
   Json body = BodyFromFlags(f);
-  if (f.key_file.empty()) throw CliError(kExitUsage, "--key is required: the author's keystore signs the record");
+  if (f.key_file.empty())
+    throw CliError(kExitUsage, "--key is required: the author's keystore signs the record");
   // The operator's own keystore keeps its own passphrase variable.
   std::error_code ec;
   bool is_operator_key = std::filesystem::equivalent(f.key_file, DataDir{g.data}.OperatorKeyPath(), ec);
-  wallet::SecretKey key = LoadKey(f.key_file, g.passphrase_file,
-                                  is_operator_key ? "TRACELEDGER_OPERATOR_PASSPHRASE" : "TRACELEDGER_PASSPHRASE");
+  wallet::SecretKey key =
+      LoadKey(f.key_file, g.passphrase_file,
+              is_operator_key ? "TRACELEDGER_OPERATOR_PASSPHRASE" : "TRACELEDGER_PASSPHRASE");
   int64_t time = f.time > 0 ? f.time : NowMs() / 1000;
   record = ledger::SignRecord(f.kind, body, key, time, wallet::RandomHex(16));
   // Validate locally first so schema errors come back before any I/O.
@@ -212,8 +214,7 @@ CLI::App* AddKindCommand(CLI::App& parent, const std::string& name, const ledger
   cmd->add_option("--from-json", f.json_file,
                   "read the body (or a whole unsigned record of this kind) from this JSON file; flags "
                   "override its fields");
-  cmd->add_option("--time", f.time, "record time, Unix seconds (default: now)")
-      ->check(CLI::PositiveNumber);
+  cmd->add_option("--time", f.time, "record time, Unix seconds (default: now)")->check(CLI::PositiveNumber);
   cmd->add_flag("--dry-run", f.dry_run, "print the signed record instead of submitting it");
   bool has_public_key = false;
   for (const auto& spec : schema.fields) {
@@ -249,7 +250,8 @@ CLI::App* AddKindCommand(CLI::App& parent, const std::string& name, const ledger
   return cmd;
 }
 
-int RunInit(const GlobalFlags& g, const std::string& party, const std::string& name, const std::string& import_key) {
+int RunInit(const GlobalFlags& g, const std::string& party, const std::string& name,
+            const std::string& import_key) {
   DataDir dir{g.data};
   if (std::filesystem::exists(dir.LedgerPath() + "/CURRENT")) {
     throw CliError(kExitUsage, "a ledger already exists in " + dir.root);
@@ -261,7 +263,9 @@ int RunInit(const GlobalFlags& g, const std::string& party, const std::string& n
   // Check the operator's identity before anything is written.
   {
     auto probe = ledger::ValidateBody(ledger::RecordKind::kParty,
-                                      Json{{"party", party}, {"name", name}, {"roles", {"operator"}},
+                                      Json{{"party", party},
+                                           {"name", name},
+                                           {"roles", {"operator"}},
                                            {"public_key", wallet::SecretKey::Generate().Public().Hex()}});
     if (!probe.ok()) {
       std::string flag = probe.error().field == "body.party" ? "--party" : "--name";
@@ -302,11 +306,12 @@ int RunKeygen(const GlobalFlags& g, const std::string& out, bool force) {
   auto saved = wallet::SaveKeystore(out, key, pass, wallet::SaveOptions{.overwrite = force});
   if (!saved.ok()) throw CliError(kExitFailure, saved.error().message);
   if (g.json) {
-    std::cout << Json{{"file", out}, {"key_id", key.Public().KeyId()}, {"public_key", key.Public().Hex()}}.dump()
-              << "\n";
+    std::cout
+        << Json{{"file", out}, {"key_id", key.Public().KeyId()}, {"public_key", key.Public().Hex()}}.dump()
+        << "\n";
   } else {
-    std::cout << "key id     " << key.Public().KeyId() << "\npublic key " << key.Public().Hex() << "\nfile       "
-              << out << "\n";
+    std::cout << "key id     " << key.Public().KeyId() << "\npublic key " << key.Public().Hex()
+              << "\nfile       " << out << "\n";
   }
   return kExitOk;
 }
@@ -367,7 +372,8 @@ int RunSubmit(const GlobalFlags& g, const std::vector<std::string>& files) {
   return rejected == 0 ? kExitOk : kExitRejected;
 }
 
-int PrintOptionalRecord(const ledger::LedgerResult<std::optional<ledger::StoredRecord>>& r, const std::string& what) {
+int PrintOptionalRecord(const ledger::LedgerResult<std::optional<ledger::StoredRecord>>& r,
+                        const std::string& what) {
   if (!r.ok()) throw CliError(kExitFailure, r.error().message);
   if (!r->has_value()) {
     std::cerr << "not found: " << what << "\n";
@@ -425,7 +431,9 @@ int RunShowBlock(const GlobalFlags& g, uint64_t height) {
   for (uint64_t i = h.first_index(); i < h.tree_size; ++i) {
     auto rec = ledger->GetByIndex(i);
     if (rec.ok() && rec->has_value()) {
-      ids.push_back({{"index", i}, {"id", (*rec)->record.IdHex()}, {"kind", std::string(ledger::KindName((*rec)->record.kind))}});
+      ids.push_back({{"index", i},
+                     {"id", (*rec)->record.IdHex()},
+                     {"kind", std::string(ledger::KindName((*rec)->record.kind))}});
     }
   }
   out["records"] = ids;
@@ -460,7 +468,8 @@ int RunShowLedger(const GlobalFlags& g) {
     std::cout << "ledger     " << g.data << "\nheight     " << tip->height << "\nrecords    "
               << tip->frontier.size() << "\nroot       " << chain::HashHex(tip->frontier.Root())
               << "\ntip hash   " << chain::HashHex(tip->block_hash) << "\n";
-    for (const auto& [kind, n] : counts) std::printf("  %-18s %llu\n", kind.c_str(), static_cast<unsigned long long>(n));
+    for (const auto& [kind, n] : counts)
+      std::printf("  %-18s %llu\n", kind.c_str(), static_cast<unsigned long long>(n));
   }
   return kExitOk;
 }
@@ -480,18 +489,25 @@ int RunAudit(const GlobalFlags& g, bool no_facts, size_t threads) {
   };
   int64_t start = NowMs();
   ledger::AuditReport report = ledger::Audit(ledger->store(), options);
-  if (phase == "facts") facts_bar.Finish(); else if (!phase.empty()) blocks_bar.Finish();
+  if (phase == "facts")
+    facts_bar.Finish();
+  else if (!phase.empty())
+    blocks_bar.Finish();
   double secs = static_cast<double>(NowMs() - start) / 1000.0;
   if (g.json) {
-    Json out = {{"ok", report.ok}, {"blocks", report.blocks}, {"records", report.records},
-                {"index_entries", report.facts}, {"seconds", secs}};
+    Json out = {{"ok", report.ok},
+                {"blocks", report.blocks},
+                {"records", report.records},
+                {"index_entries", report.facts},
+                {"seconds", secs}};
     if (!report.ok) out["bad_height"] = report.bad_height, out["reason"] = report.reason;
     std::cout << out.dump() << "\n";
   } else if (report.ok) {
-    std::printf("audit ok: %llu blocks, %llu records, %llu index entries verified in %.2f s (%.0f records/s)\n",
-                static_cast<unsigned long long>(report.blocks), static_cast<unsigned long long>(report.records),
-                static_cast<unsigned long long>(report.facts), secs,
-                secs > 0 ? static_cast<double>(report.records) / secs : 0.0);
+    std::printf(
+        "audit ok: %llu blocks, %llu records, %llu index entries verified in %.2f s (%.0f records/s)\n",
+        static_cast<unsigned long long>(report.blocks), static_cast<unsigned long long>(report.records),
+        static_cast<unsigned long long>(report.facts), secs,
+        secs > 0 ? static_cast<double>(report.records) / secs : 0.0);
   } else {
     std::printf("audit FAILED at block %llu: %s\n", static_cast<unsigned long long>(report.bad_height),
                 report.reason.c_str());
@@ -548,16 +564,19 @@ int Main(int argc, char** argv) {
   }
   kind_flags.push_back(std::make_unique<KindFlags>());
   KindFlags* reg = kind_flags.back().get();
-  AddKindCommand(app, "register", ledger::SchemaFor(ledger::RecordKind::kParty), *reg)
-      ->callback([&, reg] { action = [&, reg] { return RunAppend(g, *reg); }; });
-  app.get_subcommand("register")->description("register a party (same as append party; --key is the operator's)");
+  AddKindCommand(app, "register", ledger::SchemaFor(ledger::RecordKind::kParty), *reg)->callback([&, reg] {
+    action = [&, reg] { return RunAppend(g, *reg); };
+  });
+  app.get_subcommand("register")
+      ->description("register a party (same as append party; --key is the operator's)");
 
   std::vector<std::string> submit_files;
   auto* submit = app.add_subcommand("submit", "append already-signed records (JSON, JSON array or JSONL)");
   submit->add_option("files", submit_files, "files of signed records")->required();
   submit->callback([&] { action = [&] { return RunSubmit(g, submit_files); }; });
 
-  auto* show = app.add_subcommand("show", "show a record, block, party, product, lot, shipment or the ledger");
+  auto* show =
+      app.add_subcommand("show", "show a record, block, party, product, lot, shipment or the ledger");
   show->require_subcommand(1);
   std::string a1, a2;
   uint64_t height = 0;
@@ -575,7 +594,8 @@ int Main(int argc, char** argv) {
   show_block->callback([&] { action = [&] { return RunShowBlock(g, height); }; });
   auto* show_party = show->add_subcommand("party", "a party's registration");
   show_party->add_option("party", a1, "party id")->required();
-  show_party->callback([&] { action = [&] { return PrintOptionalRecord(open_ro()->GetParty(a1), "party " + a1); }; });
+  show_party->callback(
+      [&] { action = [&] { return PrintOptionalRecord(open_ro()->GetParty(a1), "party " + a1); }; });
   auto* show_product = show->add_subcommand("product", "a product by GTIN");
   show_product->add_option("gtin", a1, "GTIN")->required();
   show_product->callback([&] {
@@ -584,14 +604,12 @@ int Main(int argc, char** argv) {
   auto* show_lot = show->add_subcommand("lot", "a lot's registration");
   show_lot->add_option("gtin", a1, "GTIN")->required();
   show_lot->add_option("lot", a2, "lot number")->required();
-  show_lot->callback([&] {
-    action = [&] { return PrintOptionalRecord(open_ro()->GetLot(PadGtin(a1), a2), "lot " + a2); };
-  });
+  show_lot->callback(
+      [&] { action = [&] { return PrintOptionalRecord(open_ro()->GetLot(PadGtin(a1), a2), "lot " + a2); }; });
   auto* show_shipment = show->add_subcommand("shipment", "a shipment's registration");
   show_shipment->add_option("shipment", a1, "shipment id")->required();
-  show_shipment->callback([&] {
-    action = [&] { return PrintOptionalRecord(open_ro()->GetShipment(a1), "shipment " + a1); };
-  });
+  show_shipment->callback(
+      [&] { action = [&] { return PrintOptionalRecord(open_ro()->GetShipment(a1), "shipment " + a1); }; });
   show->add_subcommand("ledger", "height, root and record counts by kind")->callback([&] {
     action = [&] { return RunShowLedger(g); };
   });
@@ -601,14 +619,12 @@ int Main(int argc, char** argv) {
   auto* history_lot = history->add_subcommand("lot", "a lot's history");
   history_lot->add_option("gtin", a1, "GTIN")->required();
   history_lot->add_option("lot", a2, "lot number")->required();
-  history_lot->callback([&] {
-    action = [&] { return PrintHistory(open_ro()->LotHistory(PadGtin(a1), a2), g, "lot " + a2); };
-  });
+  history_lot->callback(
+      [&] { action = [&] { return PrintHistory(open_ro()->LotHistory(PadGtin(a1), a2), g, "lot " + a2); }; });
   auto* history_shipment = history->add_subcommand("shipment", "a shipment's history");
   history_shipment->add_option("shipment", a1, "shipment id")->required();
-  history_shipment->callback([&] {
-    action = [&] { return PrintHistory(open_ro()->ShipmentHistory(a1), g, "shipment " + a1); };
-  });
+  history_shipment->callback(
+      [&] { action = [&] { return PrintHistory(open_ro()->ShipmentHistory(a1), g, "shipment " + a1); }; });
 
   bool no_facts = false;
   size_t threads = 0;

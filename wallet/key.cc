@@ -1,5 +1,4 @@
 #include "wallet/key.h"
-#include "wallet/random.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -12,6 +11,7 @@
 #include <cstring>
 
 #include "util/encoding.h"
+#include "wallet/random.h"
 
 namespace traceledger::wallet {
 namespace {
@@ -30,7 +30,6 @@ constexpr std::string_view kKeyIdTag = "TraceLedger/keyid";
   std::fprintf(stderr, "traceledger wallet: fatal: %s\n", what);
   std::abort();
 }
-
 
 // RAII owner of the process-wide context.
 class Context {
@@ -189,8 +188,7 @@ void SecretKey::Wipe() {
   OPENSSL_cleanse(keypair_.data(), keypair_.size());
 }
 
-Signature SecretKey::Sign(std::span<const uint8_t> msg,
-                          const std::array<uint8_t, 32>* aux_rand32) const {
+Signature SecretKey::Sign(std::span<const uint8_t> msg, const std::array<uint8_t, 32>* aux_rand32) const {
   // BIP-340 recommends fresh auxiliary randomness: it hardens the nonce
   // against fault and side-channel attacks. A caller-supplied value is for
   // reproducible test vectors.
@@ -206,8 +204,7 @@ Signature SecretKey::Sign(std::span<const uint8_t> msg,
   secp256k1_keypair keypair;
   std::memcpy(&keypair, keypair_.data(), sizeof(keypair));
   Signature sig;
-  int ok = secp256k1_schnorrsig_sign_custom(Ctx(), sig.data(), NonNull(msg), msg.size(), &keypair,
-                                            &params);
+  int ok = secp256k1_schnorrsig_sign_custom(Ctx(), sig.data(), NonNull(msg), msg.size(), &keypair, &params);
   OPENSSL_cleanse(&keypair, sizeof(keypair));
   OPENSSL_cleanse(aux.data(), aux.size());
   // Cannot fail for a valid keypair. A moved-from key (a caller bug) trips
@@ -221,8 +218,8 @@ Signature SecretKey::Sign(std::span<const uint8_t> msg,
 std::array<uint8_t, 32> TaggedHash(std::string_view tag, std::span<const uint8_t> msg) {
   std::array<uint8_t, 32> out;
   std::span<const uint8_t> tag_bytes(reinterpret_cast<const uint8_t*>(tag.data()), tag.size());
-  if (!secp256k1_tagged_sha256(Ctx(), out.data(), NonNull(tag_bytes), tag_bytes.size(),
-                               NonNull(msg), msg.size())) {
+  if (!secp256k1_tagged_sha256(Ctx(), out.data(), NonNull(tag_bytes), tag_bytes.size(), NonNull(msg),
+                               msg.size())) {
     Fatal("secp256k1_tagged_sha256 failed");
   }
   return out;

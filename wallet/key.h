@@ -70,8 +70,7 @@ class SecretKey {
 
   // BIP-340 signature over `msg` (any length). aux_rand32 is the BIP-340
   // auxiliary randomness; when null, 32 fresh random bytes are used.
-  Signature Sign(std::span<const uint8_t> msg,
-                 const std::array<uint8_t, 32>* aux_rand32 = nullptr) const;
+  Signature Sign(std::span<const uint8_t> msg, const std::array<uint8_t, 32>* aux_rand32 = nullptr) const;
 
  private:
   SecretKey() = default;

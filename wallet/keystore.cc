@@ -1,5 +1,4 @@
 #include "wallet/keystore.h"
-#include "wallet/random.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +20,7 @@
 #include <vector>
 
 #include "util/encoding.h"
+#include "wallet/random.h"
 
 namespace traceledger::wallet {
 namespace {
@@ -55,13 +55,10 @@ KeystoreError Error(KeystoreErrorCode code, const std::string& path, std::string
 }
 
 // kIo with the errno text. When reading, ENOENT is kNotFound instead.
-KeystoreError ErrnoError(const std::string& path, std::string_view what, int err,
-                         bool reading = false) {
-  KeystoreErrorCode code =
-      reading && err == ENOENT ? KeystoreErrorCode::kNotFound : KeystoreErrorCode::kIo;
+KeystoreError ErrnoError(const std::string& path, std::string_view what, int err, bool reading = false) {
+  KeystoreErrorCode code = reading && err == ENOENT ? KeystoreErrorCode::kNotFound : KeystoreErrorCode::kIo;
   return Error(code, path, std::string(what) + ": " + std::strerror(err));
 }
-
 
 // Wipes a buffer of key material when it goes out of scope, on every path.
 template <size_t N>
@@ -91,15 +88,14 @@ class SecretBuffer {
 
 // REQUIRES: CheckKdfParams(kdf) succeeded.
 // Returns false only if OpenSSL fails (e.g. out of memory).
-[[nodiscard]] bool DeriveKey(std::string_view passphrase, std::span<const uint8_t> salt,
-                             const KdfParams& kdf, SecretBuffer<kKeySize>& key) {
+[[nodiscard]] bool DeriveKey(std::string_view passphrase, std::span<const uint8_t> salt, const KdfParams& kdf,
+                             SecretBuffer<kKeySize>& key) {
   // OpenSSL needs V (128*r*(n+2)) and B (128*r*p) bytes; allow exactly that
   // plus slack, since its default cap (32 MiB) is below the default n.
-  uint64_t maxmem =
-      128 * uint64_t{kdf.r} * (kdf.n + 2) + 128 * uint64_t{kdf.r} * kdf.p + (uint64_t{1} << 20);
+  uint64_t maxmem = 128 * uint64_t{kdf.r} * (kdf.n + 2) + 128 * uint64_t{kdf.r} * kdf.p + (uint64_t{1} << 20);
   const char* pass = passphrase.data() != nullptr ? passphrase.data() : "";
-  return EVP_PBE_scrypt(pass, passphrase.size(), salt.data(), salt.size(), kdf.n, kdf.r, kdf.p,
-                        maxmem, key.data(), key.size()) == 1;
+  return EVP_PBE_scrypt(pass, passphrase.size(), salt.data(), salt.size(), kdf.n, kdf.r, kdf.p, maxmem,
+                        key.data(), key.size()) == 1;
 }
 
 std::string AssociatedData(std::string_view key_id, std::string_view public_key_hex) {
@@ -121,16 +117,14 @@ std::string AssociatedData(std::string_view key_id, std::string_view public_key_
   ciphertext.assign(plaintext.size(), 0);
   const auto* aad_bytes = reinterpret_cast<const unsigned char*>(aad.data());
   if (EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(nonce.size()),
-                          nullptr) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(nonce.size()), nullptr) != 1 ||
       EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, key.span().data(), nonce.data()) != 1 ||
       EVP_EncryptUpdate(ctx.get(), nullptr, &len, aad_bytes, static_cast<int>(aad.size())) != 1 ||
       EVP_EncryptUpdate(ctx.get(), ciphertext.data(), &len, plaintext.data(),
                         static_cast<int>(plaintext.size())) != 1 ||
       static_cast<size_t>(len) != plaintext.size() ||
       EVP_EncryptFinal_ex(ctx.get(), ciphertext.data() + len, &len) != 1 || len != 0 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(tag.size()),
-                          tag.data()) != 1) {
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(tag.size()), tag.data()) != 1) {
     return false;
   }
   return true;
@@ -142,23 +136,20 @@ enum class OpenResult { kOk, kAuthFailed, kError };
 // ciphertext.size() bytes; on any other result its contents are wiped.
 [[nodiscard]] OpenResult Open(const SecretBuffer<kKeySize>& key, std::span<const uint8_t> nonce,
                               std::string_view aad, std::span<const uint8_t> ciphertext,
-                              std::array<uint8_t, kTagSize> tag,
-                              SecretBuffer<kSecretSize>& plaintext) {
+                              std::array<uint8_t, kTagSize> tag, SecretBuffer<kSecretSize>& plaintext) {
   if (ciphertext.size() != plaintext.size()) return OpenResult::kError;
   CipherCtxPtr ctx(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
   if (!ctx) return OpenResult::kError;
   int len = 0;
   const auto* aad_bytes = reinterpret_cast<const unsigned char*>(aad.data());
   if (EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(nonce.size()),
-                          nullptr) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(nonce.size()), nullptr) != 1 ||
       EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, key.span().data(), nonce.data()) != 1 ||
       EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad_bytes, static_cast<int>(aad.size())) != 1 ||
       EVP_DecryptUpdate(ctx.get(), plaintext.data(), &len, ciphertext.data(),
                         static_cast<int>(ciphertext.size())) != 1 ||
       static_cast<size_t>(len) != ciphertext.size() ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(tag.size()),
-                          tag.data()) != 1) {
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(tag.size()), tag.data()) != 1) {
     OPENSSL_cleanse(plaintext.data(), plaintext.size());
     return OpenResult::kError;
   }
@@ -312,23 +303,20 @@ struct ParsedKeystore {
 // Looks up `name` in `object` as a string of exactly `bytes` bytes in hex.
 // `field` is the dotted name used in messages.
 Result<std::vector<uint8_t>, KeystoreError> HexField(const std::string& path, const Json& object,
-                                                     const char* name, std::string_view field,
-                                                     size_t bytes) {
+                                                     const char* name, std::string_view field, size_t bytes) {
   auto it = object.find(name);
   if (it == object.end()) {
     return Error(KeystoreErrorCode::kCorrupt, path, "missing field \"" + std::string(field) + "\"");
   }
   if (!it->is_string()) {
-    return Error(KeystoreErrorCode::kCorrupt, path,
-                 "field \"" + std::string(field) + "\" must be a string");
+    return Error(KeystoreErrorCode::kCorrupt, path, "field \"" + std::string(field) + "\" must be a string");
   }
   const std::string& text = it->get_ref<const std::string&>();
   std::optional<std::vector<uint8_t>> decoded;
   if (text.size() == 2 * bytes) decoded = HexDecode(text);
   if (!decoded) {
     return Error(KeystoreErrorCode::kCorrupt, path,
-                 "field \"" + std::string(field) + "\" must be " + std::to_string(2 * bytes) +
-                     " hex digits");
+                 "field \"" + std::string(field) + "\" must be " + std::to_string(2 * bytes) + " hex digits");
   }
   return std::move(*decoded);
 }
@@ -340,33 +328,31 @@ Result<const Json*, KeystoreError> ObjectField(const std::string& path, const Js
     return Error(KeystoreErrorCode::kCorrupt, path, "missing field \"" + std::string(name) + "\"");
   }
   if (!it->is_object()) {
-    return Error(KeystoreErrorCode::kCorrupt, path,
-                 "field \"" + std::string(name) + "\" must be an object");
+    return Error(KeystoreErrorCode::kCorrupt, path, "field \"" + std::string(name) + "\" must be an object");
   }
   return &*it;
 }
 
 // Checks a "name" field: kCorrupt if absent or not a string, kUnsupported if
 // it is not `expected`.
-Result<void, KeystoreError> NameField(const std::string& path, const Json& object,
-                                      std::string_view field, std::string_view expected) {
+Result<void, KeystoreError> NameField(const std::string& path, const Json& object, std::string_view field,
+                                      std::string_view expected) {
   auto it = object.find("name");
   if (it == object.end() || !it->is_string()) {
-    return Error(KeystoreErrorCode::kCorrupt, path,
-                 "field \"" + std::string(field) + "\" must be a string");
+    return Error(KeystoreErrorCode::kCorrupt, path, "field \"" + std::string(field) + "\" must be a string");
   }
   if (it->get_ref<const std::string&>() != expected) {
     return Error(KeystoreErrorCode::kUnsupported, path,
-                 "unsupported " + std::string(field) + " \"" + it->get<std::string>() +
-                     "\" (expected \"" + std::string(expected) + "\")");
+                 "unsupported " + std::string(field) + " \"" + it->get<std::string>() + "\" (expected \"" +
+                     std::string(expected) + "\")");
   }
   return {};
 }
 
 // Reads an unsigned integer field; kCorrupt if absent or not a non-negative
 // integer, kUnsupported if above `max`.
-Result<uint64_t, KeystoreError> UintField(const std::string& path, const Json& object,
-                                          const char* name, std::string_view field, uint64_t max) {
+Result<uint64_t, KeystoreError> UintField(const std::string& path, const Json& object, const char* name,
+                                          std::string_view field, uint64_t max) {
   auto it = object.find(name);
   if (it == object.end()) {
     return Error(KeystoreErrorCode::kCorrupt, path, "missing field \"" + std::string(field) + "\"");
@@ -377,8 +363,7 @@ Result<uint64_t, KeystoreError> UintField(const std::string& path, const Json& o
   }
   uint64_t v = it->get<uint64_t>();
   if (v > max) {
-    return Error(KeystoreErrorCode::kUnsupported, path,
-                 "field \"" + std::string(field) + "\" is too large");
+    return Error(KeystoreErrorCode::kUnsupported, path, "field \"" + std::string(field) + "\" is too large");
   }
   return v;
 }
@@ -386,16 +371,14 @@ Result<uint64_t, KeystoreError> UintField(const std::string& path, const Json& o
 // Parses the JSON text and the clear header: version, key_id, public_key.
 // The public key must be a valid point whose key id equals key_id. When
 // `with_secret_fields`, also parses and range-checks "kdf" and "cipher".
-Result<ParsedKeystore, KeystoreError> ParseKeystore(const std::string& path,
-                                                    const std::string& text,
+Result<ParsedKeystore, KeystoreError> ParseKeystore(const std::string& path, const std::string& text,
                                                     bool with_secret_fields) {
   Json root = Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) return Error(KeystoreErrorCode::kCorrupt, path, "not valid JSON");
   if (!root.is_object()) return Error(KeystoreErrorCode::kCorrupt, path, "not a JSON object");
 
   auto version = root.find("version");
-  if (version == root.end())
-    return Error(KeystoreErrorCode::kCorrupt, path, "missing field \"version\"");
+  if (version == root.end()) return Error(KeystoreErrorCode::kCorrupt, path, "missing field \"version\"");
   if (!version->is_number_integer()) {
     return Error(KeystoreErrorCode::kCorrupt, path, "field \"version\" must be an integer");
   }
@@ -452,8 +435,7 @@ Result<ParsedKeystore, KeystoreError> ParseKeystore(const std::string& path,
 // ParseKeystore, with any library exception (none are expected from the
 // non-throwing parse and checked accessors) reported as kCorrupt so that
 // nothing escapes the API.
-Result<ParsedKeystore, KeystoreError> ParseKeystoreNoThrow(const std::string& path,
-                                                           const std::string& text,
+Result<ParsedKeystore, KeystoreError> ParseKeystoreNoThrow(const std::string& path, const std::string& text,
                                                            bool with_secret_fields) {
   try {
     return ParseKeystore(path, text, with_secret_fields);
@@ -522,8 +504,7 @@ Result<void, KeystoreError> SaveKeystore(const std::string& path, const SecretKe
   return WriteFileAtomically(path, text, options.overwrite);
 }
 
-Result<SecretKey, KeystoreError> LoadKeystore(const std::string& path,
-                                              std::string_view passphrase) {
+Result<SecretKey, KeystoreError> LoadKeystore(const std::string& path, std::string_view passphrase) {
   auto text = ReadFile(path);
   if (!text) return text.error();
   auto parsed = ParseKeystoreNoThrow(path, *text, /*with_secret_fields=*/true);

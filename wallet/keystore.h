@@ -42,14 +42,13 @@ struct SaveOptions {
 };
 
 // Writes `key` to `path` encrypted under `passphrase`.
-[[nodiscard]] Result<void, KeystoreError> SaveKeystore(const std::string& path,
-                                                       const SecretKey& key,
+[[nodiscard]] Result<void, KeystoreError> SaveKeystore(const std::string& path, const SecretKey& key,
                                                        std::string_view passphrase,
                                                        const SaveOptions& options = {});
 
 // Reads and decrypts. kWrongPassphrase when authentication fails.
 [[nodiscard]] Result<SecretKey, KeystoreError> LoadKeystore(const std::string& path,
-                                                           std::string_view passphrase);
+                                                            std::string_view passphrase);
 
 // Reads only the clear public key (checked to be a valid point), no
 // passphrase needed. Not authenticated until LoadKeystore succeeds.

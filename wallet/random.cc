@@ -1,10 +1,10 @@
 #include "wallet/random.h"
 
+#include <openssl/rand.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
-
-#include <openssl/rand.h>
 
 #include "util/encoding.h"
 

@@ -17,8 +17,7 @@ constexpr char kMsg896[] =
     "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopq"
     "rsmnopqrstnopqrstu";
 constexpr char kMsg896Digest[] = "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1";
-constexpr char kMillionADigest[] =
-    "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
+constexpr char kMillionADigest[] = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
 
 TEST(Sha256Test, KnownAnswers) {
   EXPECT_EQ(HashHex(Sha256(std::string_view(""))), kEmptyDigest);
@@ -59,8 +58,7 @@ TEST(Sha256HasherTest, MillionAInChunks) {
   const std::string chunk(1000, 'a');
   Sha256Hasher hasher;
   for (int i = 0; i < 1000; ++i) {
-    hasher.Update(
-        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size()));
+    hasher.Update(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size()));
   }
   EXPECT_EQ(HashHex(hasher.Finish()), kMillionADigest);
 }

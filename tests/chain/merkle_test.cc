@@ -16,14 +16,7 @@ namespace {
 // testonly/constants.go (LeafInputs, RootHashes, CompactTrees) and in the
 // original certificate-transparency C++ merkle_tree_test.cc.
 const char* const kLeafInputsHex[] = {
-    "",
-    "00",
-    "10",
-    "2021",
-    "3031",
-    "40414243",
-    "5051525354555657",
-    "606162636465666768696a6b6c6d6e6f",
+    "", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f",
 };
 
 // kRootsHex[n] is the root of the tree over the first n leaves.
@@ -135,17 +128,16 @@ TEST(MerkleTest, LeafHashOfLargeEntryUsesSameDefinition) {
     Sha256Hasher hasher;
     hasher.Update(std::string_view("\0", 1)).Update(entry);
     EXPECT_EQ(LeafHash(entry), hasher.Finish()) << n;
-    EXPECT_EQ(LeafHash(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(entry.data()),
-                                                entry.size())),
-              LeafHash(entry));
+    EXPECT_EQ(
+        LeafHash(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(entry.data()), entry.size())),
+        LeafHash(entry));
   }
 }
 
 TEST(MerkleTest, ReferenceRootsMatchCtVectorsForEveryPrefix) {
   const std::vector<Hash> leaves = CtLeafHashes();
   for (size_t n = 0; n <= leaves.size(); ++n) {
-    EXPECT_EQ(HashHex(MerkleRootOfLeaves(std::span(leaves).first(n))), kRootsHex[n])
-        << "size " << n;
+    EXPECT_EQ(HashHex(MerkleRootOfLeaves(std::span(leaves).first(n))), kRootsHex[n]) << "size " << n;
   }
 }
 

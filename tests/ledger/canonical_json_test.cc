@@ -85,9 +85,8 @@ TEST(CanonicalJsonTest, Rfc8785MainExampleWithIntegers) {
     "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/",
     "literals": [null, true, false]
   })";
-  const std::string expected =
-      R"({"literals":[null,true,false],"numbers":[333333333,-1,0,9007199254740991],)"
-      "\"string\":\"\xE2\x82\xAC$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}";
+  const std::string expected = R"({"literals":[null,true,false],"numbers":[333333333,-1,0,9007199254740991],)"
+                               "\"string\":\"\xE2\x82\xAC$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}";
   EXPECT_EQ(Canon(input), expected);
 }
 
@@ -124,9 +123,8 @@ TEST(CanonicalJsonTest, LiteralsIntegersAndWhitespace) {
 }
 
 TEST(CanonicalJsonTest, NestedObjectsAndArrays) {
-  EXPECT_EQ(
-      Canon(R"( { "b" : [ 1 , { "z" : null , "y" : [ ] } ] , "a" : { "d" : {}, "c" : "x" } } )"),
-      R"({"a":{"c":"x","d":{}},"b":[1,{"y":[],"z":null}]})");
+  EXPECT_EQ(Canon(R"( { "b" : [ 1 , { "z" : null , "y" : [ ] } ] , "a" : { "d" : {}, "c" : "x" } } )"),
+            R"({"a":{"c":"x","d":{}},"b":[1,{"y":[],"z":null}]})");
   // Arrays keep their order; only object members are sorted.
   EXPECT_EQ(Canon(R"([3, 1, 2, "b", "a"])"), R"([3,1,2,"b","a"])");
   // Sorting is by code units, so upper case precedes lower case and
@@ -211,9 +209,8 @@ TEST(CanonicalJsonTest, MemberOrderIsUtf16OrderForRandomKeys) {
       object[ToUtf8(key)] = i;
       keys.push_back(key);
     }
-    std::sort(keys.begin(), keys.end(), [](const std::u32string& x, const std::u32string& y) {
-      return ToUtf16(x) < ToUtf16(y);
-    });
+    std::sort(keys.begin(), keys.end(),
+              [](const std::u32string& x, const std::u32string& y) { return ToUtf16(x) < ToUtf16(y); });
     std::string expected = "{";
     for (size_t i = 0; i < keys.size(); ++i) {
       if (i > 0) expected += ',';

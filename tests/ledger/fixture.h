@@ -56,18 +56,22 @@ class LedgerFixture : public ::testing::Test {
   // Registers a new party with the roles; fails the test if rejected.
   Actor Register(const std::string& party, std::vector<std::string> roles, Json extra = Json::object()) {
     Actor a{party, wallet::SecretKey::Generate()};
-    Json body = {{"party", party}, {"name", party + " Ltd"}, {"roles", roles}, {"public_key", a.key.Public().Hex()}};
+    Json body = {
+        {"party", party}, {"name", party + " Ltd"}, {"roles", roles}, {"public_key", a.key.Public().Hex()}};
     for (auto& [k, v] : extra.items()) body[k] = v;
     auto r = Submit(RecordKind::kParty, body, op_);
     EXPECT_TRUE(r.ok()) << r.error().ToString();
     return a;
   }
 
-
  public:
   static Json ProductBody(const std::string& gtin) {
-    return {{"gtin", gtin}, {"name", "Jasmine tea"}, {"brand", "Acme"}, {"origin_country", "CN"},
-            {"production_site", "Fuzhou plant 2"}, {"manufacturer", "Acme Tea Co."}};
+    return {{"gtin", gtin},
+            {"name", "Jasmine tea"},
+            {"brand", "Acme"},
+            {"origin_country", "CN"},
+            {"production_site", "Fuzhou plant 2"},
+            {"manufacturer", "Acme Tea Co."}};
   }
   static Json LotBody(const std::string& gtin, const std::string& lot) {
     return {{"gtin", gtin}, {"lot", lot}, {"production_date", "2026-11-01"}, {"quantity", 1000}};
@@ -78,7 +82,6 @@ class LedgerFixture : public ::testing::Test {
             {"origin_country", "CN"},
             {"destination", "Qianhai bonded zone"}};
   }
-
 
  protected:
   // Expects a rejection with `code` (and field, when given).

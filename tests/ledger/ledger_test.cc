@@ -43,8 +43,11 @@ class PipelineTest : public LedgerFixture {
   }
   std::string Custody(int n) {
     return Make(RecordKind::kCustody,
-                {{"shipment", "S1"}, {"from", "acme"}, {"to", "carrier"},
-                 {"location", "dock " + std::to_string(n)}, {"biz_step", "shipping"}},
+                {{"shipment", "S1"},
+                 {"from", "acme"},
+                 {"to", "carrier"},
+                 {"location", "dock " + std::to_string(n)},
+                 {"biz_step", "shipping"}},
                 *carrier_);
   }
   std::optional<Actor> merchant_, carrier_;
@@ -98,7 +101,10 @@ TEST_F(PipelineTest, BatchIsCommittedInOrderSoLaterRecordsMaySeeEarlierOnes) {
   Actor m{"late", wallet::SecretKey::Generate()};
   std::vector<std::string> batch = {
       Make(RecordKind::kParty,
-           {{"party", "late"}, {"name", "Late Co"}, {"roles", {"merchant"}}, {"public_key", m.key.Public().Hex()}},
+           {{"party", "late"},
+            {"name", "Late Co"},
+            {"roles", {"merchant"}},
+            {"public_key", m.key.Public().Hex()}},
            op_),
       Make(RecordKind::kProduct, ProductBody(kGtinB), m),
       Make(RecordKind::kLot, LotBody(kGtinB, "X1"), m),
@@ -129,11 +135,13 @@ TEST_F(PipelineTest, KeyRegisteredInTheSameBatchWithABadSignatureIsRejected) {
   Actor m{"late", wallet::SecretKey::Generate()};
   std::string product = Make(RecordKind::kProduct, ProductBody(kGtinB), m);
   product[product.find("\"sig\":\"") + 7] ^= 1;
-  std::vector<std::string> batch = {
-      Make(RecordKind::kParty,
-           {{"party", "late"}, {"name", "Late Co"}, {"roles", {"merchant"}}, {"public_key", m.key.Public().Hex()}},
-           op_),
-      product};
+  std::vector<std::string> batch = {Make(RecordKind::kParty,
+                                         {{"party", "late"},
+                                          {"name", "Late Co"},
+                                          {"roles", {"merchant"}},
+                                          {"public_key", m.key.Public().Hex()}},
+                                         op_),
+                                    product};
   auto results = ledger_->SubmitBatch(batch);
   EXPECT_TRUE(results[0].ok());
   ExpectReject(results[1], RejectCode::kBadSignature, "sig");
@@ -168,12 +176,15 @@ TEST(LedgerLifecycleTest, CreateOpenReopenAndReadOnly) {
     Actor m{"acme", wallet::SecretKey::Generate()};
     ASSERT_TRUE(ledger
                     .Submit(SignRecord(RecordKind::kParty,
-                                       {{"party", "acme"}, {"name", "Acme"}, {"roles", {"merchant"}},
+                                       {{"party", "acme"},
+                                        {"name", "Acme"},
+                                        {"roles", {"merchant"}},
                                         {"public_key", m.key.Public().Hex()}},
                                        op, 1)
                                 .entry)
                     .ok());
-    auto product = ledger.Submit(SignRecord(RecordKind::kProduct, LedgerFixture::ProductBody("09501101530003"), m.key, 1).entry);
+    auto product = ledger.Submit(
+        SignRecord(RecordKind::kProduct, LedgerFixture::ProductBody("09501101530003"), m.key, 1).entry);
     ASSERT_TRUE(product.ok());
     product_id = product->id;
   }
@@ -192,7 +203,10 @@ TEST(LedgerLifecycleTest, CreateOpenReopenAndReadOnly) {
   ASSERT_TRUE(found.ok());
   ASSERT_TRUE(found->has_value());
   EXPECT_EQ((*found)->record.id, product_id);
-  auto refused = (*read_only)->Submit(SignRecord(RecordKind::kRoleGrant, {{"party", "acme"}, {"role", "logistics"}}, op, 1).entry);
+  auto refused =
+      (*read_only)
+          ->Submit(
+              SignRecord(RecordKind::kRoleGrant, {{"party", "acme"}, {"role", "logistics"}}, op, 1).entry);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, RejectCode::kUnavailable);
 }
@@ -210,7 +224,9 @@ TEST(LedgerDurabilityTest, FailedSyncAcknowledgesNothingAndRefusesFurtherWrites)
     size_before = ledger.tip()->frontier.size();
     faults.fail_syncs = true;
     auto grant = SignRecord(RecordKind::kParty,
-                            {{"party", "acme"}, {"name", "Acme"}, {"roles", {"merchant"}},
+                            {{"party", "acme"},
+                             {"name", "Acme"},
+                             {"roles", {"merchant"}},
                              {"public_key", wallet::SecretKey::Generate().Public().Hex()}},
                             op, 1);
     auto r = ledger.Submit(grant.entry);
@@ -218,7 +234,8 @@ TEST(LedgerDurabilityTest, FailedSyncAcknowledgesNothingAndRefusesFurtherWrites)
     EXPECT_EQ(r.error().code, RejectCode::kUnavailable);
     faults.fail_syncs = false;
     // The ledger stays down: it cannot know what reached the disk.
-    auto later = ledger.Submit(SignRecord(RecordKind::kRoleGrant, {{"party", "op"}, {"role", "regulator"}}, op, 1).entry);
+    auto later = ledger.Submit(
+        SignRecord(RecordKind::kRoleGrant, {{"party", "op"}, {"role", "regulator"}}, op, 1).entry);
     ASSERT_FALSE(later.ok());
     EXPECT_EQ(later.error().code, RejectCode::kUnavailable);
   }
@@ -230,7 +247,10 @@ TEST(LedgerDurabilityTest, FailedSyncAcknowledgesNothingAndRefusesFurtherWrites)
   uint64_t size_after = (*reopened)->tip()->frontier.size();
   EXPECT_TRUE(size_after == size_before || size_after == size_before + 1);
   EXPECT_TRUE(Audit((*reopened)->store()).ok);
-  EXPECT_TRUE((*reopened)->Submit(SignRecord(RecordKind::kRoleGrant, {{"party", "op"}, {"role", "regulator"}}, op, 2).entry).ok());
+  EXPECT_TRUE(
+      (*reopened)
+          ->Submit(SignRecord(RecordKind::kRoleGrant, {{"party", "op"}, {"role", "regulator"}}, op, 2).entry)
+          .ok());
 }
 
 }  // namespace

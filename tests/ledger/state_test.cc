@@ -27,13 +27,13 @@ TEST(FactCodecTest, RoundTripsEveryShape) {
 }
 
 TEST(FactCodecTest, RejectsAnythingTheEncoderWouldNotWrite) {
-  for (const char* bad : {"", "{}", "{\"seq\":}", "{\"seq\":01}", "{\"seq\":-1}", "{\"seq\":1.0}",
-                          "{\"seq\":1} ", " {\"seq\":1}", "{\"seq\": 1}", "{\"seq\":9007199254740992}",
-                          "{\"seq\":12345678901234567}", "{\"seq\":1,\"owner\":\"a\"}",
-                          "{\"owner\":\"a\",\"seq\":1,}", "{\"owner\":\"\",\"seq\":1}",
-                          "{\"owner\":\"A\",\"seq\":1}", "{\"owner\":\"a\\\"b\",\"seq\":1}",
-                          "{\"party\":\"a\",\"owner\":\"b\",\"seq\":1}", "{\"extra\":\"a\",\"seq\":1}",
-                          "{\"owner\":\"a\"\"seq\":1}"}) {
+  for (const char* bad :
+       {"", "{}", "{\"seq\":}", "{\"seq\":01}", "{\"seq\":-1}", "{\"seq\":1.0}", "{\"seq\":1} ",
+        " {\"seq\":1}", "{\"seq\": 1}", "{\"seq\":9007199254740992}", "{\"seq\":12345678901234567}",
+        "{\"seq\":1,\"owner\":\"a\"}", "{\"owner\":\"a\",\"seq\":1,}", "{\"owner\":\"\",\"seq\":1}",
+        "{\"owner\":\"A\",\"seq\":1}", "{\"owner\":\"a\\\"b\",\"seq\":1}",
+        "{\"party\":\"a\",\"owner\":\"b\",\"seq\":1}", "{\"extra\":\"a\",\"seq\":1}",
+        "{\"owner\":\"a\"\"seq\":1}"}) {
     EXPECT_FALSE(DecodeFact(bad)) << bad;
   }
 }

@@ -33,9 +33,7 @@ void PrintTo(const Bip340Vector& v, std::ostream* os) {
   *os << "BIP-340 vector " << v.index << " (" << v.comment << ")";
 }
 
-std::string VectorsPath() {
-  return std::string(TRACELEDGER_TEST_DATA) + "/bip340-test-vectors.csv";
-}
+std::string VectorsPath() { return std::string(TRACELEDGER_TEST_DATA) + "/bip340-test-vectors.csv"; }
 
 // Splits on commas into exactly `fields` fields; the last one keeps any
 // further commas (the free-text comment column).
@@ -142,20 +140,16 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Bip340VectorTest);  // LoadsAllRow
 
 TEST(PublicKeyTest, RejectsInvalidEncodings) {
   // BIP-340 vector 5: x is not on the curve.
-  EXPECT_FALSE(
-      PublicKey::FromHex("EEFDEA4CDB677750A420FEE807EACF21EB9898AE79B9768766E4FAA04A2D4A34"));
+  EXPECT_FALSE(PublicKey::FromHex("EEFDEA4CDB677750A420FEE807EACF21EB9898AE79B9768766E4FAA04A2D4A34"));
   // BIP-340 vector 14: x exceeds the field size p.
-  EXPECT_FALSE(
-      PublicKey::FromHex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC30"));
+  EXPECT_FALSE(PublicKey::FromHex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC30"));
   // Wrong lengths and non-hex.
   EXPECT_FALSE(PublicKey::Parse(std::vector<uint8_t>(31, 1)));
   EXPECT_FALSE(PublicKey::Parse(std::vector<uint8_t>(33, 1)));
   EXPECT_FALSE(PublicKey::Parse({}));
   EXPECT_FALSE(PublicKey::FromHex(""));
-  EXPECT_FALSE(
-      PublicKey::FromHex("F9308A019258C31049344F85F89D5229B531C845836F99B08601F113BCE036F"));
-  EXPECT_FALSE(
-      PublicKey::FromHex("G9308A019258C31049344F85F89D5229B531C845836F99B08601F113BCE036F9"));
+  EXPECT_FALSE(PublicKey::FromHex("F9308A019258C31049344F85F89D5229B531C845836F99B08601F113BCE036F"));
+  EXPECT_FALSE(PublicKey::FromHex("G9308A019258C31049344F85F89D5229B531C845836F99B08601F113BCE036F9"));
   // A valid one, in both cases, round-trips through Hex() in lowercase.
   auto pk = PublicKey::FromHex("F9308A019258C31049344F85F89D5229B531C845836F99B08601F113BCE036F9");
   ASSERT_TRUE(pk);

@@ -109,8 +109,7 @@ class KeystoreTest : public ::testing::Test {
 
   // Writes `text` at path_ and expects LoadKeystore to fail with `code` and a
   // message that names the path and contains `fragment`.
-  void ExpectLoadError(const std::string& text, KeystoreErrorCode code,
-                       const std::string& fragment = "") {
+  void ExpectLoadError(const std::string& text, KeystoreErrorCode code, const std::string& fragment = "") {
     WriteText(path_, text);
     auto loaded = LoadKeystore(path_, kPassphrase);
     ASSERT_FALSE(loaded.ok());
@@ -158,8 +157,7 @@ TEST_F(KeystoreTest, RoundTripWithDefaultKdfParams) {
 }
 
 TEST_F(KeystoreTest, EmptyAndNonAsciiPassphrases) {
-  for (std::string_view pass :
-       {std::string_view(""), std::string_view("pässwörd \xF0\x9F\x94\x91")}) {
+  for (std::string_view pass : {std::string_view(""), std::string_view("pässwörd \xF0\x9F\x94\x91")}) {
     auto saved = SaveKeystore(path_, key_, pass, {.kdf = kFastKdf, .overwrite = true});
     ASSERT_TRUE(saved.ok()) << saved.error().message;
     auto loaded = LoadKeystore(path_, pass);
@@ -295,19 +293,18 @@ TEST_F(KeystoreTest, AlteredClearFieldsAreDetected) {
   SecretKey other = SecretKey::Generate();
 
   // Another valid public key: no longer matches key_id.
-  ExpectLoadError(SetValue(text, "public_key", Quote(other.Public().Hex())),
-                  KeystoreErrorCode::kCorrupt, "key_id");
+  ExpectLoadError(SetValue(text, "public_key", Quote(other.Public().Hex())), KeystoreErrorCode::kCorrupt,
+                  "key_id");
   // Another key id.
-  ExpectLoadError(SetValue(text, "key_id", Quote(other.Public().KeyId())),
-                  KeystoreErrorCode::kCorrupt, "key_id");
+  ExpectLoadError(SetValue(text, "key_id", Quote(other.Public().KeyId())), KeystoreErrorCode::kCorrupt,
+                  "key_id");
   // Both changed consistently: caught by the GCM associated data.
-  std::string swapped = SetValue(SetValue(text, "public_key", Quote(other.Public().Hex())),
-                                 "key_id", Quote(other.Public().KeyId()));
+  std::string swapped = SetValue(SetValue(text, "public_key", Quote(other.Public().Hex())), "key_id",
+                                 Quote(other.Public().KeyId()));
   ExpectLoadError(swapped, KeystoreErrorCode::kWrongPassphrase, "authentication failed");
   // Not a point on the curve (BIP-340 vector 5).
   ExpectLoadError(
-      SetValue(text, "public_key",
-               Quote("eefdea4cdb677750a420fee807eacf21eb9898ae79b9768766e4faa04a2d4a34")),
+      SetValue(text, "public_key", Quote("eefdea4cdb677750a420fee807eacf21eb9898ae79b9768766e4faa04a2d4a34")),
       KeystoreErrorCode::kCorrupt, "public_key");
   // Uppercase hex is the same value and still loads.
   std::string upper = SetValue(text, "public_key", Quote([&] {
@@ -327,12 +324,11 @@ TEST_F(KeystoreTest, MissingFieldsAreCorrupt) {
     const char* named;
   };
   for (const Case& c :
-       {Case{"version", 0, "version"}, Case{"key_id", 0, "key_id"},
-        Case{"public_key", 0, "public_key"}, Case{"kdf", 0, "kdf"}, Case{"name", 0, "kdf.name"},
-        Case{"n", 0, "kdf.n"}, Case{"r", 0, "kdf.r"}, Case{"p", 0, "kdf.p"},
-        Case{"salt", 0, "kdf.salt"}, Case{"cipher", 0, "cipher"}, Case{"name", 1, "cipher.name"},
-        Case{"nonce", 0, "cipher.nonce"}, Case{"ciphertext", 0, "cipher.ciphertext"},
-        Case{"tag", 0, "cipher.tag"}}) {
+       {Case{"version", 0, "version"}, Case{"key_id", 0, "key_id"}, Case{"public_key", 0, "public_key"},
+        Case{"kdf", 0, "kdf"}, Case{"name", 0, "kdf.name"}, Case{"n", 0, "kdf.n"}, Case{"r", 0, "kdf.r"},
+        Case{"p", 0, "kdf.p"}, Case{"salt", 0, "kdf.salt"}, Case{"cipher", 0, "cipher"},
+        Case{"name", 1, "cipher.name"}, Case{"nonce", 0, "cipher.nonce"},
+        Case{"ciphertext", 0, "cipher.ciphertext"}, Case{"tag", 0, "cipher.tag"}}) {
     SCOPED_TRACE(c.named);
     ExpectLoadError(RemoveField(text, c.key, c.occurrence), KeystoreErrorCode::kCorrupt,
                     std::string("\"") + c.named + "\"");
@@ -345,19 +341,16 @@ TEST_F(KeystoreTest, WrongHexLengthsAndCharactersAreCorrupt) {
     const char* key;
     const char* named;
   };
-  for (const Case& c : {Case{"key_id", "key_id"}, Case{"public_key", "public_key"},
-                        Case{"salt", "kdf.salt"}, Case{"nonce", "cipher.nonce"},
-                        Case{"ciphertext", "cipher.ciphertext"}, Case{"tag", "cipher.tag"}}) {
+  for (const Case& c :
+       {Case{"key_id", "key_id"}, Case{"public_key", "public_key"}, Case{"salt", "kdf.salt"},
+        Case{"nonce", "cipher.nonce"}, Case{"ciphertext", "cipher.ciphertext"}, Case{"tag", "cipher.tag"}}) {
     SCOPED_TRACE(c.named);
     std::string value = GetString(text, c.key);
     std::string named = std::string("\"") + c.named + "\"";
-    ExpectLoadError(SetValue(text, c.key, Quote(value.substr(2))), KeystoreErrorCode::kCorrupt,
-                    named);
+    ExpectLoadError(SetValue(text, c.key, Quote(value.substr(2))), KeystoreErrorCode::kCorrupt, named);
     ExpectLoadError(SetValue(text, c.key, Quote(value + "00")), KeystoreErrorCode::kCorrupt, named);
-    ExpectLoadError(SetValue(text, c.key, Quote(value.substr(1))), KeystoreErrorCode::kCorrupt,
-                    named);
-    ExpectLoadError(SetValue(text, c.key, Quote("zz" + value.substr(2))),
-                    KeystoreErrorCode::kCorrupt, named);
+    ExpectLoadError(SetValue(text, c.key, Quote(value.substr(1))), KeystoreErrorCode::kCorrupt, named);
+    ExpectLoadError(SetValue(text, c.key, Quote("zz" + value.substr(2))), KeystoreErrorCode::kCorrupt, named);
     ExpectLoadError(SetValue(text, c.key, "12"), KeystoreErrorCode::kCorrupt, named);
     ExpectLoadError(SetValue(text, c.key, "null"), KeystoreErrorCode::kCorrupt, named);
   }
@@ -387,26 +380,23 @@ TEST_F(KeystoreTest, UnsupportedVersionKdfOrCipher) {
   std::string text = SaveDefault();
   ExpectLoadError(SetValue(text, "version", "2"), KeystoreErrorCode::kUnsupported, "version");
   ExpectLoadError(SetValue(text, "version", "0"), KeystoreErrorCode::kUnsupported, "version");
-  ExpectLoadError(SetValue(text, "name", Quote("pbkdf2"), 0), KeystoreErrorCode::kUnsupported,
-                  "pbkdf2");
-  ExpectLoadError(SetValue(text, "name", Quote("chacha20-poly1305"), 1),
-                  KeystoreErrorCode::kUnsupported, "chacha20-poly1305");
+  ExpectLoadError(SetValue(text, "name", Quote("pbkdf2"), 0), KeystoreErrorCode::kUnsupported, "pbkdf2");
+  ExpectLoadError(SetValue(text, "name", Quote("chacha20-poly1305"), 1), KeystoreErrorCode::kUnsupported,
+                  "chacha20-poly1305");
   // Absurd or malformed scrypt parameters.
   ExpectLoadError(SetValue(text, "n", "1000"), KeystoreErrorCode::kUnsupported, "kdf.n");
   ExpectLoadError(SetValue(text, "n", "0"), KeystoreErrorCode::kUnsupported, "kdf.n");
   ExpectLoadError(SetValue(text, "n", "1"), KeystoreErrorCode::kUnsupported, "kdf.n");
   ExpectLoadError(SetValue(text, "n", "2097152"), KeystoreErrorCode::kUnsupported, "kdf.n");
-  ExpectLoadError(SetValue(text, "n", "9223372036854775808"), KeystoreErrorCode::kUnsupported,
-                  "kdf.n");
-  ExpectLoadError(SetValue(text, "n", "18446744073709551615"), KeystoreErrorCode::kUnsupported,
-                  "kdf.n");
+  ExpectLoadError(SetValue(text, "n", "9223372036854775808"), KeystoreErrorCode::kUnsupported, "kdf.n");
+  ExpectLoadError(SetValue(text, "n", "18446744073709551615"), KeystoreErrorCode::kUnsupported, "kdf.n");
   ExpectLoadError(SetValue(text, "r", "0"), KeystoreErrorCode::kUnsupported, "kdf.r");
   ExpectLoadError(SetValue(text, "p", "0"), KeystoreErrorCode::kUnsupported, "kdf.r");
   ExpectLoadError(SetValue(text, "p", "4294967297"), KeystoreErrorCode::kUnsupported, "kdf.p");
   ExpectLoadError(SetValue(text, "p", "1000"), KeystoreErrorCode::kUnsupported, "kdf.r * kdf.p");
   // 2^20 * 128 * 16 bytes = 2 GiB of scrypt memory.
-  ExpectLoadError(SetValue(SetValue(text, "n", "1048576"), "r", "16"),
-                  KeystoreErrorCode::kUnsupported, "GiB");
+  ExpectLoadError(SetValue(SetValue(text, "n", "1048576"), "r", "16"), KeystoreErrorCode::kUnsupported,
+                  "GiB");
 }
 
 TEST_F(KeystoreTest, SaveRejectsBadKdfParams) {
