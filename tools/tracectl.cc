@@ -653,4 +653,13 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace traceledger::tools
 
-int main(int argc, char** argv) { return traceledger::tools::Main(argc, argv); }
+int main(int argc, char** argv) {
+  try {
+    return traceledger::tools::Main(argc, argv);
+  } catch (...) {
+    // Main reports its own errors; this only keeps an escaped exception
+    // (e.g. from building the command table) from aborting without a word.
+    std::fputs("tracectl: internal error\n", stderr);
+    return traceledger::tools::kExitFailure;
+  }
+}

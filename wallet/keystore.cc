@@ -46,7 +46,7 @@ constexpr uint64_t kMaxScryptRp = uint64_t{1} << 10;
 constexpr uint64_t kMaxScryptMemory = uint64_t{1} << 30;  // 128 * r * n bytes
 
 // A keystore is a few hundred bytes; anything much larger is not one.
-constexpr off_t kMaxFileSize = 64 * 1024;
+constexpr off_t kMaxFileSize = off_t{64} * 1024;
 
 using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
 
