@@ -35,6 +35,9 @@ namespace traceledger::chain {
 
 inline constexpr size_t kHeaderSize = 128;
 inline constexpr size_t kSignedBlockSize = kHeaderSize + 64;
+// The most records one block may hold. Writers never seal more; auditors
+// treat a header claiming more as damaged rather than allocate for it.
+inline constexpr uint32_t kMaxBlockRecords = 1'000'000;
 
 struct BlockHeader {
   uint64_t height = 0;

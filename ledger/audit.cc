@@ -15,9 +15,6 @@ namespace {
 
 constexpr size_t kWindowRecords = 8192;
 constexpr size_t kWindowFacts = 16384;
-// A header claiming more records than this is treated as damaged rather
-// than read (it would make the auditor allocate without bound).
-constexpr uint32_t kMaxBlockRecords = 1'000'000;
 
 struct BlockInWindow {
   uint64_t height = 0;
@@ -119,7 +116,7 @@ class Auditor {
         return std::pair{h, "block starts at log index " + std::to_string(header.first_index()) +
                                 ", expected " + std::to_string(expected_index_)};
       }
-      if (header.record_count == 0 || header.record_count > kMaxBlockRecords) {
+      if (header.record_count == 0 || header.record_count > chain::kMaxBlockRecords) {
         return std::pair{h, "implausible record_count " + std::to_string(header.record_count)};
       }
       BlockInWindow b{.height = h, .block = **block, .first_entry = entries.size()};

@@ -193,7 +193,8 @@ class Ledger::Committer {
         std::unique_lock<std::mutex> lock(mu_);
         queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
         if (queue_.empty()) return;  // stopping and drained
-        size_t n = std::min(queue_.size(), options_.max_block_records);
+        size_t n = std::min({queue_.size(), std::max<size_t>(1, options_.max_block_records),
+                             size_t{chain::kMaxBlockRecords}});
         batch.reserve(n);
         for (size_t i = 0; i < n; ++i) {
           batch.push_back(queue_.front());
