@@ -636,6 +636,20 @@ int Main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // CLI11 reports an unknown command word only as "a subcommand is
+    // required"; name the word and where it was expected instead.
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+      CLI::App* deepest = &app;
+      while (!deepest->get_subcommands().empty()) deepest = deepest->get_subcommands().front();
+      std::vector<std::string> rest = deepest->remaining();
+      if (rest.empty()) rest = app.remaining();
+      if (!rest.empty()) {
+        std::string where = deepest == &app ? "tracectl" : "tracectl " + deepest->get_name();
+        std::cerr << "tracectl: unknown command \"" << rest.front() << "\" for " << where << "; see " << where
+                  << " --help\n";
+        return kExitUsage;
+      }
+    }
     int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }
