@@ -641,13 +641,15 @@ int Main(int argc, char** argv) {
                 static_cast<double>(pregen.file_bytes) / static_cast<double>(f.records), pregen.body_size));
 
   // c) Ingest, bracketed by two more raw-verification measurements: the
-  // machine is shared, so the ratio uses the rate measured right around it.
+  // machine is shared, so the ratio uses the rates measured right around
+  // the phase — the higher of the two, so that a disturbed measurement (for
+  // one, LevelDB still compacting after the ingest) never flatters it.
   const VerifyResult verify_before_ingest = MeasureRawVerify();
   std::fprintf(stderr, "c) ingesting with %zu submitters x SubmitBatch(%zu), sync=true...\n", f.submitters,
                f.batch);
   const IngestResult ingest = Ingest(*ledger, f, records_path);
   const VerifyResult verify_after_ingest = MeasureRawVerify();
-  const double verify_around_ingest = (verify_before_ingest.per_s + verify_after_ingest.per_s) / 2;
+  const double verify_around_ingest = std::max(verify_before_ingest.per_s, verify_after_ingest.per_s);
   const double ingest_rate = static_cast<double>(ingest.accepted) / ingest.seconds;
   const auto tip = ledger->tip();
   const uint64_t blocks = tip->height + 1;
@@ -674,7 +676,7 @@ int Main(int argc, char** argv) {
   Report("raw verify around ingest", Format("%s/s before, %s/s after", Grouped(verify_before_ingest.per_s).c_str(),
                                             Grouped(verify_after_ingest.per_s).c_str()));
   Report("ingest rate / raw verify rate",
-         Format("%.3f (%.1f%% of the mean raw verification rate around ingest)", ratio, 100.0 * ratio));
+         Format("%.3f (%.1f%% of the higher raw verification rate around ingest)", ratio, 100.0 * ratio));
 
   // e) Reopen.
   const auto close_start = Clock::now();
@@ -698,11 +700,11 @@ int Main(int argc, char** argv) {
   Report("audit memory (facts off)", AuditMemoryRow(audit_plain));
   ledger.reset();
   const VerifyResult verify_after_audit = MeasureRawVerify();
-  const double verify_around_audit = (verify_after_ingest.per_s + verify_after_audit.per_s) / 2;
+  const double verify_around_audit = std::max(verify_after_ingest.per_s, verify_after_audit.per_s);
   const double audit_ratio = static_cast<double>(audit_facts.records) / audit_facts.seconds / verify_around_audit;
   Report("raw verify after audit", Format("%s/s", Grouped(verify_after_audit.per_s).c_str()));
   Report("audit rate / raw verify rate",
-         Format("%.3f with the fact pass, %.3f without (mean raw rate around the audits)", audit_ratio,
+         Format("%.3f with the fact pass, %.3f without (higher raw rate around the audits)", audit_ratio,
                 static_cast<double>(audit_plain.records) / audit_plain.seconds / verify_around_audit));
 
   // Table on stdout, then the summary line.
