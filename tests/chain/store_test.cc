@@ -167,6 +167,9 @@ class StoreTest : public ::testing::TestWithParam<Env> {
     EXPECT_EQ(r.error().code, code) << Describe(r.error());
   }
 
+  void FailThirdAppend(Store& store, std::atomic<bool>& fault, std::optional<Tip>& before,
+                       PendingBlock& failed);
+
   ScratchDir dir_;
   std::string path_;
   wallet::SecretKey key_ = wallet::SecretKey::Generate();
@@ -745,6 +748,21 @@ TEST_P(StoreTest, ExistingStoreOpensWithoutCreate) {
   EXPECT_EQ((*store)->tip()->frontier.size(), 2u);
 }
 
+// Two good blocks, then a third appended while `fault` is set: kIo, and
+// nothing of it applied in this process.
+void StoreTest::FailThirdAppend(Store& store, std::atomic<bool>& fault, std::optional<Tip>& before,
+                                PendingBlock& failed) {
+  AppendOk(store, 2, /*sync=*/true);
+  AppendOk(store, 3, /*sync=*/true);
+  before = store.tip();
+  failed = NextBlock(store, MakeEntries(4));
+  failed.extra.Put("x/failed", "1");
+  fault = true;
+  ExpectCode(Append(store, failed, /*sync=*/true), StoreErrorCode::kIo);
+  fault = false;
+  ExpectNothingWritten(store, before, failed);
+}
+
 TEST_P(StoreTest, FailedWriteLeavesPreviousTip) {
   FaultInjector faults;
   std::optional<Tip> before;
@@ -752,15 +770,7 @@ TEST_P(StoreTest, FailedWriteLeavesPreviousTip) {
   {
     auto store = OpenStore(&faults);
     ASSERT_NE(store, nullptr);
-    AppendOk(*store, 2, /*sync=*/true);
-    AppendOk(*store, 3, /*sync=*/true);
-    before = store->tip();
-    failed = NextBlock(*store, MakeEntries(4));
-    failed.extra.Put("x/failed", "1");
-    faults.fail_writes = true;
-    ExpectCode(Append(*store, failed, /*sync=*/true), StoreErrorCode::kIo);
-    faults.fail_writes = false;
-    ExpectNothingWritten(*store, before, failed);
+    FailThirdAppend(*store, faults.fail_writes, before, failed);
   }
   if (!on_disk()) return;
   auto store = OpenStore();  // no faults
@@ -782,15 +792,7 @@ TEST_P(StoreTest, FailedSyncLeavesPreviousTipOrTheWholeBlock) {
   {
     auto store = OpenStore(&faults);
     ASSERT_NE(store, nullptr);
-    AppendOk(*store, 2, /*sync=*/true);
-    AppendOk(*store, 3, /*sync=*/true);
-    before = store->tip();
-    failed = NextBlock(*store, MakeEntries(4));
-    failed.extra.Put("x/failed", "1");
-    faults.fail_syncs = true;
-    ExpectCode(Append(*store, failed, /*sync=*/true), StoreErrorCode::kIo);
-    faults.fail_syncs = false;
-    ExpectNothingWritten(*store, before, failed);  // in this process: not applied
+    FailThirdAppend(*store, faults.fail_syncs, before, failed);
     PendingBlock next = NextBlock(*store, MakeEntries(1));
     ExpectCode(Append(*store, next, /*sync=*/true), StoreErrorCode::kIo);  // sticky
   }
