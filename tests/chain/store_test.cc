@@ -167,6 +167,14 @@ class StoreTest : public ::testing::TestWithParam<Env> {
     EXPECT_EQ(r.error().code, code) << Describe(r.error());
   }
 
+  // Reseals `p` (so only the tampered field is wrong) and expects the append
+  // to be refused as kInvalid with nothing written.
+  void ExpectInvalidAfterReseal(Store& store, const std::optional<Tip>& before, PendingBlock& p) {
+    Reseal(p);
+    ExpectCode(Append(store, p), StoreErrorCode::kInvalid);
+    ExpectNothingWritten(store, before, p);
+  }
+
   void FailThirdAppend(Store& store, std::atomic<bool>& fault, std::optional<Tip>& before,
                        PendingBlock& failed);
 
@@ -317,9 +325,7 @@ TEST_P(StoreTest, RejectsWrongHeight) {
   {
     PendingBlock p = NextBlock(*store, MakeEntries(1));
     p.block.header.height = 1;  // genesis must be 0
-    Reseal(p);
-    ExpectCode(Append(*store, p), StoreErrorCode::kInvalid);
-    ExpectNothingWritten(*store, std::nullopt, p);
+    ExpectInvalidAfterReseal(*store, std::nullopt, p);
   }
   AppendOk(*store, 1);
   AppendOk(*store, 2);
@@ -327,9 +333,7 @@ TEST_P(StoreTest, RejectsWrongHeight) {
     const auto before = store->tip();
     PendingBlock p = NextBlock(*store, MakeEntries(2));
     p.block.header.height = height;
-    Reseal(p);
-    ExpectCode(Append(*store, p), StoreErrorCode::kInvalid);
-    ExpectNothingWritten(*store, before, p);
+    ExpectInvalidAfterReseal(*store, before, p);
   }
   AppendOk(*store, 1);  // the right height still goes in
   EXPECT_EQ(store->tip()->height, 2u);
@@ -341,9 +345,7 @@ TEST_P(StoreTest, RejectsWrongPrevHash) {
   {
     PendingBlock p = NextBlock(*store, MakeEntries(1));
     p.block.header.prev_hash[0] = 1;  // genesis links to 32 zero bytes
-    Reseal(p);
-    ExpectCode(Append(*store, p), StoreErrorCode::kInvalid);
-    ExpectNothingWritten(*store, std::nullopt, p);
+    ExpectInvalidAfterReseal(*store, std::nullopt, p);
   }
   PendingBlock genesis = AppendOk(*store, 1);
   PendingBlock one = AppendOk(*store, 1);
@@ -351,15 +353,11 @@ TEST_P(StoreTest, RejectsWrongPrevHash) {
   for (const Hash& wrong : {Hash{}, genesis.block.header.ComputeHash(), Sha256("elsewhere")}) {
     PendingBlock p = NextBlock(*store, MakeEntries(1));
     p.block.header.prev_hash = wrong;
-    Reseal(p);
-    ExpectCode(Append(*store, p), StoreErrorCode::kInvalid);
-    ExpectNothingWritten(*store, before, p);
+    ExpectInvalidAfterReseal(*store, before, p);
   }
   PendingBlock p = NextBlock(*store, MakeEntries(1));
   p.block.header.prev_hash[31] ^= 1;
-  Reseal(p);
-  ExpectCode(Append(*store, p), StoreErrorCode::kInvalid);
-  ExpectNothingWritten(*store, before, p);
+  ExpectInvalidAfterReseal(*store, before, p);
   EXPECT_EQ(store->tip()->block_hash, one.block.header.ComputeHash());
 }
 
@@ -372,17 +370,13 @@ TEST_P(StoreTest, RejectsRecordCountMismatch) {
     // Header claims 2, three entries passed (frontier and root over three).
     PendingBlock p = NextBlock(*store, MakeEntries(3));
     p.block.header.record_count = 2;
-    Reseal(p);
-    ExpectCode(Append(*store, p), StoreErrorCode::kInvalid);
-    ExpectNothingWritten(*store, before, p);
+    ExpectInvalidAfterReseal(*store, before, p);
   }
   {
     // Header claims 4.
     PendingBlock p = NextBlock(*store, MakeEntries(3));
     p.block.header.record_count = 4;
-    Reseal(p);
-    ExpectCode(Append(*store, p), StoreErrorCode::kInvalid);
-    ExpectNothingWritten(*store, before, p);
+    ExpectInvalidAfterReseal(*store, before, p);
   }
   {
     // Header and frontier for three entries, only two passed.
@@ -402,16 +396,12 @@ TEST_P(StoreTest, RejectsTreeSizeOrRootMismatch) {
   {
     PendingBlock p = NextBlock(*store, MakeEntries(2));
     p.block.header.tree_size += 1;
-    Reseal(p);
-    ExpectCode(Append(*store, p), StoreErrorCode::kInvalid);
-    ExpectNothingWritten(*store, before, p);
+    ExpectInvalidAfterReseal(*store, before, p);
   }
   {
     PendingBlock p = NextBlock(*store, MakeEntries(2));
     p.block.header.root[7] ^= 0x40;
-    Reseal(p);
-    ExpectCode(Append(*store, p), StoreErrorCode::kInvalid);
-    ExpectNothingWritten(*store, before, p);
+    ExpectInvalidAfterReseal(*store, before, p);
   }
   {
     // frontier_after does not extend the tip: a fresh tree of the two
@@ -421,9 +411,7 @@ TEST_P(StoreTest, RejectsTreeSizeOrRootMismatch) {
     for (const auto& e : p.entries) p.frontier.AppendLeaf(LeafHash(e));
     p.block.header.tree_size = p.frontier.size();
     p.block.header.root = p.frontier.Root();
-    Reseal(p);
-    ExpectCode(Append(*store, p), StoreErrorCode::kInvalid);
-    ExpectNothingWritten(*store, before, p);
+    ExpectInvalidAfterReseal(*store, before, p);
   }
   {
     // Same entries, but the frontier lacks the second one.
@@ -432,9 +420,7 @@ TEST_P(StoreTest, RejectsTreeSizeOrRootMismatch) {
     p.frontier.AppendLeaf(LeafHash(p.entries[0]));
     p.block.header.tree_size = p.frontier.size();
     p.block.header.root = p.frontier.Root();
-    Reseal(p);
-    ExpectCode(Append(*store, p), StoreErrorCode::kInvalid);
-    ExpectNothingWritten(*store, before, p);
+    ExpectInvalidAfterReseal(*store, before, p);
   }
   AppendOk(*store, 2);  // the consistent block still goes in
 }
@@ -454,9 +440,7 @@ TEST_P(StoreTest, RejectsRootThatDoesNotCoverTheEntries) {
   p.frontier.AppendLeaf(LeafHash("{\"other\":2}"));
   p.block.header.tree_size = p.frontier.size();
   p.block.header.root = p.frontier.Root();
-  Reseal(p);
-  ExpectCode(Append(*store, p), StoreErrorCode::kInvalid);
-  ExpectNothingWritten(*store, before, p);
+  ExpectInvalidAfterReseal(*store, before, p);
 }
 
 TEST_P(StoreTest, RejectsHigherLayerKeysNotStartingWithALowercaseLetter) {
