@@ -93,6 +93,14 @@ class LedgerFixture : public ::testing::Test {
     }
   }
 
+  // The record with one hex digit of its signature changed to another hex
+  // digit: still well-formed, no longer a valid signature.
+  static std::string WithBadSignature(std::string entry) {
+    size_t at = entry.find("\"sig\":\"") + 7;
+    entry[at] = entry[at] == '0' ? '1' : '0';
+    return entry;
+  }
+
   std::string NextNonce() {
     char buf[17];
     std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(++nonce_));

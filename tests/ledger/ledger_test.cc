@@ -120,8 +120,7 @@ TEST_F(PipelineTest, BatchIsCommittedInOrderSoLaterRecordsMaySeeEarlierOnes) {
 TEST_F(PipelineTest, BadRecordsInABatchAreRejectedAloneAndChangeNothing) {
   SetUpShipment();
   auto tip_before = ledger_->tip();
-  std::string forged = Custody(1);
-  forged[forged.find("\"sig\":\"") + 7] ^= 1;  // still hex, wrong signature
+  std::string forged = WithBadSignature(Custody(1));
   std::vector<std::string> batch = {Custody(2), forged, "{not json", Custody(3)};
   auto results = ledger_->SubmitBatch(batch);
   EXPECT_TRUE(results[0].ok());
@@ -133,8 +132,7 @@ TEST_F(PipelineTest, BadRecordsInABatchAreRejectedAloneAndChangeNothing) {
 
 TEST_F(PipelineTest, KeyRegisteredInTheSameBatchWithABadSignatureIsRejected) {
   Actor m{"late", wallet::SecretKey::Generate()};
-  std::string product = Make(RecordKind::kProduct, ProductBody(kGtinB), m);
-  product[product.find("\"sig\":\"") + 7] ^= 1;
+  std::string product = WithBadSignature(Make(RecordKind::kProduct, ProductBody(kGtinB), m));
   std::vector<std::string> batch = {Make(RecordKind::kParty,
                                          {{"party", "late"},
                                           {"name", "Late Co"},
