@@ -17,6 +17,7 @@
 #include "ledger/record.h"
 #include "ledger/schema.h"
 #include "tools/cli_support.h"
+#include "tools/commands.h"
 #include "util/encoding.h"
 #include "wallet/keystore.h"
 #include "wallet/random.h"
@@ -26,12 +27,6 @@ namespace {
 
 using ledger::FieldType;
 using ledger::Json;
-
-struct GlobalFlags {
-  std::string data = "traceledger-data";
-  std::string passphrase_file;
-  bool json = false;
-};
 
 std::string FlagName(std::string_view field) {
   std::string s(field);

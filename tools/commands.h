@@ -1,0 +1,30 @@
+// tracectl's command groups. Main builds the command table from the core
+// verbs (tracectl.cc) and from one Add*Commands function per group, each in
+// its own file, so that a group's flags, help and actions live together.
+#ifndef TRACELEDGER_TOOLS_COMMANDS_H_
+#define TRACELEDGER_TOOLS_COMMANDS_H_
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+namespace traceledger::tools {
+
+// Flags every command accepts.
+struct GlobalFlags {
+  std::string data = "traceledger-data";
+  std::string passphrase_file;
+  bool json = false;
+};
+
+// What a command group needs: the global flags (filled in by parsing) and
+// the slot for the action its parsed subcommand runs. A group keeps its own
+// flag storage alive for the whole of Main (file-local statics are fine).
+struct CommandContext {
+  GlobalFlags& global;
+  std::function<int()>& action;
+};
+
+}  // namespace traceledger::tools
+
+#endif  // TRACELEDGER_TOOLS_COMMANDS_H_
