@@ -71,9 +71,16 @@ ImageResult<Format> Sniff(std::span<const uint8_t> b) {
   return Err(ImageErrorCode::kNotAnImage, "not an image: no PNG or JPEG signature in the first bytes");
 }
 
+struct Dimensions {
+  uint32_t width = 0;
+  uint32_t height = 0;
+};
+
 // Walks the PNG chunk list: every chunk must lie inside the file with a
 // correct CRC, IHDR first, IEND last. Bytes after IEND are ignored.
-ImageResult<void> CheckPngStructure(std::span<const uint8_t> b) {
+// Returns the size from IHDR.
+ImageResult<Dimensions> CheckPngStructure(std::span<const uint8_t> b) {
+  Dimensions dims;
   size_t pos = 8;
   bool first = true;
   bool seen_idat = false;
@@ -96,7 +103,10 @@ ImageResult<void> CheckPngStructure(std::span<const uint8_t> b) {
                                                  std::to_string(12 + static_cast<size_t>(len)) + " bytes, " +
                                                  std::to_string(b.size() - pos) + " remain");
     }
-    if (first && type != "IHDR") return Err(ImageErrorCode::kCorrupt, "corrupt PNG: first chunk is not IHDR");
+    if (first) {
+      if (type != "IHDR" || len != 13) return Err(ImageErrorCode::kCorrupt, "corrupt PNG: first chunk is not IHDR");
+      dims = {GetBigEndian32(b.data() + pos + 8), GetBigEndian32(b.data() + pos + 12)};
+    }
     first = false;
     uint32_t want = GetBigEndian32(b.data() + pos + 8 + len);
     if (internal::Crc32(b.data() + pos + 4, 4 + static_cast<size_t>(len)) != want) {
@@ -105,7 +115,7 @@ ImageResult<void> CheckPngStructure(std::span<const uint8_t> b) {
     if (type == "IDAT") seen_idat = true;
     if (type == "IEND") {
       if (!seen_idat) return Err(ImageErrorCode::kCorrupt, "corrupt PNG: no IDAT chunk before IEND");
-      return {};
+      return dims;
     }
     pos += 12 + static_cast<size_t>(len);
   }
@@ -113,7 +123,9 @@ ImageResult<void> CheckPngStructure(std::span<const uint8_t> b) {
 
 // Walks the JPEG marker segments from SOI to EOI, skipping entropy-coded
 // data after each SOS. Bytes after EOI (phone makers' trailers) are ignored.
-ImageResult<void> CheckJpegStructure(std::span<const uint8_t> b) {
+// Returns the size from the (first) frame header.
+ImageResult<Dimensions> CheckJpegStructure(std::span<const uint8_t> b) {
+  Dimensions dims;
   const size_t n = b.size();
   size_t pos = 2;
   bool seen_frame = false;
@@ -130,7 +142,7 @@ ImageResult<void> CheckJpegStructure(std::span<const uint8_t> b) {
     uint8_t marker = b[pos++];
     if (marker == 0xD9) {  // EOI
       if (!seen_scan) return Err(ImageErrorCode::kCorrupt, "corrupt JPEG: end of image before any scan");
-      return {};
+      return dims;
     }
     if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;  // standalone
     if (marker == 0x00 || marker == 0xD8) {
@@ -140,7 +152,11 @@ ImageResult<void> CheckJpegStructure(std::span<const uint8_t> b) {
     size_t len = (static_cast<size_t>(b[pos]) << 8) | b[pos + 1];
     if (len < 2) return Err(ImageErrorCode::kCorrupt, "corrupt JPEG: segment length < 2 " + At(pos));
     if (pos + len > n) return truncated("inside a segment");
-    if ((marker >= 0xC0 && marker <= 0xCF) && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
+    if ((marker >= 0xC0 && marker <= 0xCF) && marker != 0xC4 && marker != 0xC8 && marker != 0xCC && !seen_frame) {
+      // SOFn: length(2) precision(1) height(2) width(2) ...
+      if (len < 8) return Err(ImageErrorCode::kCorrupt, "corrupt JPEG: short frame header " + At(pos));
+      dims.height = static_cast<uint32_t>((b[pos + 3] << 8) | b[pos + 4]);
+      dims.width = static_cast<uint32_t>((b[pos + 5] << 8) | b[pos + 6]);
       seen_frame = true;
     }
     pos += len;
@@ -271,7 +287,7 @@ void RunPass(GrayImage img, const ZXing::DecodeHints& hints, int pass, int scale
       AddUnique(out, ToSymbol(r, pass, scale_divisor));
       PaintOver(img, r.position());
     }
-    if (!any || out.size() == before) return;
+    if (!any || out.size() == before || out.size() >= hints.maxNumberOfSymbols()) return;
   }
 }
 
@@ -396,22 +412,28 @@ ImageResult<GrayImage> LoadImageBytes(std::span<const uint8_t> bytes, const Deco
   if (!format.ok()) return format.error();
   auto structure = *format == Format::kPng ? CheckPngStructure(bytes) : CheckJpegStructure(bytes);
   if (!structure.ok()) return structure.error();
-
+  const char* kind = *format == Format::kPng ? "PNG" : "JPEG";
+  // The limits are checked on the header's numbers, before stb allocates
+  // anything (stb itself refuses sides above 2^24 only).
+  const uint32_t hw = structure->width, hh = structure->height;
+  if (hw == 0 || hh == 0) return Err(ImageErrorCode::kCorrupt, std::string("corrupt ") + kind + ": zero width or height");
+  const uint64_t pixels = static_cast<uint64_t>(hw) * hh;
+  if (hw > static_cast<uint32_t>(options.max_side) || hh > static_cast<uint32_t>(options.max_side) ||
+      pixels > options.max_pixels) {
+    return Err(ImageErrorCode::kTooManyPixels,
+               std::to_string(hw) + " x " + std::to_string(hh) + " pixels, more than the limit of " +
+                   std::to_string(options.max_pixels) + " pixels or " + std::to_string(options.max_side) +
+                   " per side");
+  }
   const auto* data = bytes.data();
   const int len = static_cast<int>(bytes.size());
   int w = 0, h = 0, channels = 0;
-  const char* kind = *format == Format::kPng ? "PNG" : "JPEG";
   if (!stbi_info_from_memory(data, len, &w, &h, &channels)) {
     return Err(ImageErrorCode::kCorrupt,
                std::string("corrupt ") + kind + ": unreadable header (" + stbi_failure_reason() + ")");
   }
-  if (w <= 0 || h <= 0) return Err(ImageErrorCode::kCorrupt, std::string("corrupt ") + kind + ": zero size");
-  const uint64_t pixels = static_cast<uint64_t>(w) * static_cast<uint64_t>(h);
-  if (w > options.max_side || h > options.max_side || pixels > options.max_pixels) {
-    return Err(ImageErrorCode::kTooManyPixels,
-               std::to_string(w) + " x " + std::to_string(h) + " pixels, more than the limit of " +
-                   std::to_string(options.max_pixels) + " pixels or " + std::to_string(options.max_side) +
-                   " per side");
+  if (static_cast<uint32_t>(w) != hw || static_cast<uint32_t>(h) != hh) {
+    return Err(ImageErrorCode::kCorrupt, std::string("corrupt ") + kind + ": inconsistent size");
   }
   int got_w = 0, got_h = 0;
   std::unique_ptr<stbi_uc, StbFree> pix(stbi_load_from_memory(data, len, &got_w, &got_h, &channels, 1));
@@ -434,7 +456,8 @@ std::vector<DecodedSymbol> DecodeGray(const GrayImage& image, const DecodeOption
     return out;
   }
   auto hints = BaseHints(options);
-  auto done = [&] { return !options.exhaustive && !out.empty(); };
+  const size_t max_symbols = hints.maxNumberOfSymbols();
+  auto done = [&] { return (!options.exhaustive && !out.empty()) || out.size() >= max_symbols; };
   RunPass(image, hints, kPassPlain, 1, out);
   if (!done()) RunPass(Smoothed(image), hints, kPassSmoothed, 1, out);
   if (!done()) RunPass(Normalized(image), hints, kPassNormalized, 1, out);
@@ -442,6 +465,7 @@ std::vector<DecodedSymbol> DecodeGray(const GrayImage& image, const DecodeOption
   if (!done() && std::max(image.width, image.height) <= kMaxUpscaleSide) {
     RunPass(Upscaled2x(image), hints, kPassUpscaled, 2, out);
   }
+  if (out.size() > max_symbols) out.resize(max_symbols);
   return out;
 }
 
