@@ -49,8 +49,9 @@ template <typename T>
 using ImageResult = Result<T, ImageError>;
 
 // Default limits: a 200 MP phone photo (16320 x 12240) is refused, a 108 MP
-// one (12000 x 9000) is read. Peak memory of one decode is about 3 bytes per
-// pixel (the greyscale image, a working copy and ZXing's binarized bits).
+// one (12000 x 9000) is read. Peak memory of one decode is about 4 (JPEG) to
+// 6 (PNG) bytes per pixel of a colour image: stb's buffers, the greyscale
+// image, a working copy and ZXing's binarized bits.
 inline constexpr size_t kDefaultMaxImageBytes = 64u << 20;     // 64 MiB
 inline constexpr uint64_t kDefaultMaxImagePixels = 120000000;  // 120 megapixels
 inline constexpr int kDefaultMaxImageSide = 16384;
