@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/args.h"
 #include "qrcode/decode.h"
 #include "tests/qrcode/distortion.h"
 
@@ -96,13 +97,7 @@ int Main(int argc, char** argv) {
   qrcode::DecodeOptions options;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
+    auto next = [&] { return FlagValue(argc, argv, i); };
     if (a == "--per") {
       per = std::atoi(next().c_str());
     } else if (a == "--seed") {
@@ -162,7 +157,8 @@ int Main(int argc, char** argv) {
       for (auto& s : *r) ours_texts[i].push_back(std::move(s.text));
     }
     row.ours.seconds = Seconds(start);
-    for (size_t i = 0; i < samples.size(); ++i) qrcode::testing::Score(samples[i], ours_texts[i], row.ours.tally);
+    for (size_t i = 0; i < samples.size(); ++i)
+      qrcode::testing::Score(samples[i], ours_texts[i], row.ours.tally);
 
     std::string cmd = "zbarimg --xml -q -Sdisable -Sqrcode.enable";
     for (const auto& p : paths) cmd += " " + ShellQuote(p);
@@ -202,7 +198,8 @@ int Main(int argc, char** argv) {
   std::printf("\n%-13s %9s %9s %11s %11s\n", "distortion", "ours", "zbarimg", "ours img/s", "zbar img/s");
   for (const auto& r : rows) {
     std::printf("%-13s %8.1f%% %8.1f%% %11.1f %11.1f\n", r.name.c_str(), 100 * r.ours.tally.rate(),
-                100 * r.zbar.tally.rate(), r.ours.tally.images / r.ours.seconds, r.zbar.tally.images / r.zbar.seconds);
+                100 * r.zbar.tally.rate(), r.ours.tally.images / r.ours.seconds,
+                r.zbar.tally.images / r.zbar.seconds);
   }
   std::printf("%-13s %8.1f%% %8.1f%% %11.1f %11.1f\n", "TOTAL", 100 * total.ours.tally.rate(),
               100 * total.zbar.tally.rate(), total.ours.tally.images / total.ours.seconds,
@@ -220,18 +217,21 @@ int Main(int argc, char** argv) {
       total.zbar.tally.images / total.zbar.seconds, found_per_s_zbar,
       total.ours.tally.rate() / std::max(1e-9, total.zbar.tally.rate()), speed_ratio,
       found_per_s_ours / std::max(1e-9, found_per_s_zbar));
-  std::printf("{\"bench\":\"decode\",\"per\":%d,\"seed\":%llu,\"rows\":[", per, static_cast<unsigned long long>(seed));
+  std::printf("{\"bench\":\"decode\",\"per\":%d,\"seed\":%llu,\"rows\":[", per,
+              static_cast<unsigned long long>(seed));
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& r = rows[i];
-    std::printf("%s{\"distortion\":\"%s\",\"images\":%d,\"codes\":%d,\"ours_rate\":%.4f,\"zbar_rate\":%.4f,"
-                "\"ours_wrong\":%d,\"zbar_wrong\":%d,\"ours_s\":%.3f,\"zbar_s\":%.3f}",
-                i ? "," : "", r.name.c_str(), r.ours.tally.images, r.ours.tally.expected, r.ours.tally.rate(),
-                r.zbar.tally.rate(), r.ours.tally.wrong, r.zbar.tally.wrong, r.ours.seconds, r.zbar.seconds);
+    std::printf(
+        "%s{\"distortion\":\"%s\",\"images\":%d,\"codes\":%d,\"ours_rate\":%.4f,\"zbar_rate\":%.4f,"
+        "\"ours_wrong\":%d,\"zbar_wrong\":%d,\"ours_s\":%.3f,\"zbar_s\":%.3f}",
+        i ? "," : "", r.name.c_str(), r.ours.tally.images, r.ours.tally.expected, r.ours.tally.rate(),
+        r.zbar.tally.rate(), r.ours.tally.wrong, r.zbar.tally.wrong, r.ours.seconds, r.zbar.seconds);
   }
-  std::printf("],\"ours_rate\":%.4f,\"zbar_rate\":%.4f,\"ours_images_per_s\":%.2f,\"zbar_images_per_s\":%.2f,"
-              "\"ours_codes_per_s\":%.2f,\"zbar_codes_per_s\":%.2f}\n",
-              total.ours.tally.rate(), total.zbar.tally.rate(), total.ours.tally.images / total.ours.seconds,
-              total.zbar.tally.images / total.zbar.seconds, found_per_s_ours, found_per_s_zbar);
+  std::printf(
+      "],\"ours_rate\":%.4f,\"zbar_rate\":%.4f,\"ours_images_per_s\":%.2f,\"zbar_images_per_s\":%.2f,"
+      "\"ours_codes_per_s\":%.2f,\"zbar_codes_per_s\":%.2f}\n",
+      total.ours.tally.rate(), total.zbar.tally.rate(), total.ours.tally.images / total.ours.seconds,
+      total.zbar.tally.images / total.zbar.seconds, found_per_s_ours, found_per_s_zbar);
   if (!keep) std::filesystem::remove_all(dir);
   return 0;
 }

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/args.h"
 #include "qrcode/decode.h"
 #include "qrcode/render.h"
 #include "tests/qrcode/distortion.h"
@@ -42,7 +43,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
 
 QRecLevel PeerLevel(qrcode::EccLevel e) {
   switch (e) {
@@ -95,8 +98,8 @@ std::vector<uint8_t> PeerPng(const PeerMatrix& m, int px, int margin) {
   }
   const int side = (m.width + 2 * margin) * px;
   png_set_write_fn(png, &out, PngWrite, PngFlush);
-  png_set_IHDR(png, info, side, side, 1, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-               PNG_FILTER_TYPE_DEFAULT);
+  png_set_IHDR(png, info, side, side, 1, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, info);
   std::vector<uint8_t> row((static_cast<size_t>(side) + 7) / 8);
   for (int my = 0; my < m.width + 2 * margin; ++my) {
@@ -140,13 +143,7 @@ int Main(int argc, char** argv) {
   std::string dir;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
+    auto next = [&] { return FlagValue(argc, argv, i); };
     if (a == "--codes") {
       codes = std::max(1, std::atoi(next().c_str()));
     } else if (a == "--module-px") {
@@ -165,9 +162,10 @@ int Main(int argc, char** argv) {
     } else if (a == "--dir") {
       dir = next();
     } else {
-      std::fprintf(stderr,
-                   "usage: render_bench [--codes N] [--module-px P] [--margin M] [--ecc L|M|Q|H] [--rounds R] "
-                   "[--dir PATH]\n");
+      std::fprintf(
+          stderr,
+          "usage: render_bench [--codes N] [--module-px P] [--margin M] [--ecc L|M|Q|H] [--rounds R] "
+          "[--dir PATH]\n");
       return 2;
     }
   }
@@ -180,10 +178,11 @@ int Main(int argc, char** argv) {
   for (int i = 0; i < codes; ++i) uris.push_back(qrcode::testing::SampleUri(static_cast<uint64_t>(i)));
   auto m0 = qrcode::EncodeQr(uris[0], o.ecc);
   PeerMatrix p0 = PeerEncode(uris[0], level);
-  std::printf("render_bench: %d URIs of %zu chars, ECC %s, %d px/module, margin %d; ours %dx%d modules, "
-              "libqrencode %dx%d\n",
-              codes, uris[0].size(), std::string(qrcode::EccLevelName(o.ecc)).c_str(), o.module_px, o.margin,
-              m0->size, m0->size, p0.width, p0.width);
+  std::printf(
+      "render_bench: %d URIs of %zu chars, ECC %s, %d px/module, margin %d; ours %dx%d modules, "
+      "libqrencode %dx%d\n",
+      codes, uris[0].size(), std::string(qrcode::EccLevelName(o.ecc)).c_str(), o.module_px, o.margin,
+      m0->size, m0->size, p0.width, p0.width);
 
   // b) one thread, in memory.
   double ours_best = 1e300, peer_best = 1e300;
@@ -269,15 +268,16 @@ int Main(int argc, char** argv) {
   std::printf("%-34s %10.0f B %10.0f B\n", "mean PNG size", static_cast<double>(ours_bytes) / n,
               static_cast<double>(peer_bytes) / n);
   std::printf("%-34s %9d/%d %9d/%d\n", "decoded back to their URI", ours_ok, checked, peer_ok, checked);
-  std::printf("{\"bench\":\"render\",\"codes\":%d,\"module_px\":%d,\"margin\":%d,\"ecc\":\"%s\","
-              "\"ours_per_s\":%.1f,\"peer_per_s\":%.1f,\"ratio\":%.3f,\"ours_encode_per_s\":%.1f,"
-              "\"peer_encode_per_s\":%.1f,\"ours_png_per_s\":%.1f,\"peer_png_per_s\":%.1f,"
-              "\"ours_batch_per_s\":%.1f,\"peer_batch_per_s\":%.1f,\"threads\":%zu,\"ours_png_bytes\":%.0f,"
-              "\"peer_png_bytes\":%.0f,\"ours_decoded\":%d,\"peer_decoded\":%d,\"checked\":%d}\n",
-              codes, o.module_px, o.margin, std::string(qrcode::EccLevelName(o.ecc)).c_str(), n / ours_best,
-              n / peer_best, peer_best / ours_best, n / ours_enc, n / peer_enc, n / ours_png, n / peer_png,
-              n / ours_batch, n / peer_batch, pool.size() + 1, static_cast<double>(ours_bytes) / n,
-              static_cast<double>(peer_bytes) / n, ours_ok, peer_ok, checked);
+  std::printf(
+      "{\"bench\":\"render\",\"codes\":%d,\"module_px\":%d,\"margin\":%d,\"ecc\":\"%s\","
+      "\"ours_per_s\":%.1f,\"peer_per_s\":%.1f,\"ratio\":%.3f,\"ours_encode_per_s\":%.1f,"
+      "\"peer_encode_per_s\":%.1f,\"ours_png_per_s\":%.1f,\"peer_png_per_s\":%.1f,"
+      "\"ours_batch_per_s\":%.1f,\"peer_batch_per_s\":%.1f,\"threads\":%zu,\"ours_png_bytes\":%.0f,"
+      "\"peer_png_bytes\":%.0f,\"ours_decoded\":%d,\"peer_decoded\":%d,\"checked\":%d}\n",
+      codes, o.module_px, o.margin, std::string(qrcode::EccLevelName(o.ecc)).c_str(), n / ours_best,
+      n / peer_best, peer_best / ours_best, n / ours_enc, n / peer_enc, n / ours_png, n / peer_png,
+      n / ours_batch, n / peer_batch, pool.size() + 1, static_cast<double>(ours_bytes) / n,
+      static_cast<double>(peer_bytes) / n, ours_ok, peer_ok, checked);
   return ours_ok == checked && peer_ok == checked ? 0 : 1;
 }
 

@@ -50,9 +50,10 @@ ImageResult<Format> Sniff(std::span<const uint8_t> b) {
   };
   static constexpr Known kKnown[] = {
       {"GIF87a"sv, 0, "GIF"},    {"GIF89a"sv, 0, "GIF"},    {"WEBP"sv, 8, "WebP"},
-      {"ftypheic"sv, 4, "HEIC"}, {"ftypheix"sv, 4, "HEIC"}, {"ftypmif1"sv, 4, "HEIF"}, {"ftypavif"sv, 4, "AVIF"},
-      {"II*\0"sv, 0, "TIFF"},    {"MM\0*"sv, 0, "TIFF"},    {"%PDF-"sv, 0, "PDF"},     {"<svg"sv, 0, "SVG"},
-      {"<?xml"sv, 0, "XML"},     {"P5"sv, 0, "PGM"},        {"P6"sv, 0, "PPM"},
+      {"ftypheic"sv, 4, "HEIC"}, {"ftypheix"sv, 4, "HEIC"}, {"ftypmif1"sv, 4, "HEIF"},
+      {"ftypavif"sv, 4, "AVIF"}, {"II*\0"sv, 0, "TIFF"},    {"MM\0*"sv, 0, "TIFF"},
+      {"%PDF-"sv, 0, "PDF"},     {"<svg"sv, 0, "SVG"},      {"<?xml"sv, 0, "XML"},
+      {"P5"sv, 0, "PGM"},        {"P6"sv, 0, "PPM"},
   };
   // BMP's magic is only "BM": also require a known DIB header size.
   if (StartsWith(b, "BM") && b.size() >= 18) {
@@ -64,8 +65,8 @@ ImageResult<Format> Sniff(std::span<const uint8_t> b) {
   }
   for (const auto& k : kKnown) {
     if (StartsWith(b, k.magic, k.at)) {
-      return Err(ImageErrorCode::kUnsupportedFormat,
-                 std::string("unsupported format: this is a ") + k.name + " file; only PNG and JPEG can be scanned");
+      return Err(ImageErrorCode::kUnsupportedFormat, std::string("unsupported format: this is a ") + k.name +
+                                                         " file; only PNG and JPEG can be scanned");
     }
   }
   return Err(ImageErrorCode::kNotAnImage, "not an image: no PNG or JPEG signature in the first bytes");
@@ -86,9 +87,9 @@ ImageResult<Dimensions> CheckPngStructure(std::span<const uint8_t> b) {
   bool seen_idat = false;
   for (;;) {
     if (pos + 8 > b.size()) {
-      return Err(ImageErrorCode::kTruncated, "truncated PNG: the file ends " + At(b.size()) +
-                                                 (seen_idat ? " inside the image data, before IEND"
-                                                            : " before any image data"));
+      return Err(ImageErrorCode::kTruncated,
+                 "truncated PNG: the file ends " + At(b.size()) +
+                     (seen_idat ? " inside the image data, before IEND" : " before any image data"));
     }
     uint32_t len = GetBigEndian32(b.data() + pos);
     std::string type(reinterpret_cast<const char*>(b.data() + pos + 4), 4);
@@ -97,14 +98,16 @@ ImageResult<Dimensions> CheckPngStructure(std::span<const uint8_t> b) {
         return Err(ImageErrorCode::kCorrupt, "corrupt PNG: invalid chunk type " + At(pos + 4));
       }
     }
-    if (len > 0x7FFFFFFFu) return Err(ImageErrorCode::kCorrupt, "corrupt PNG: chunk " + type + " length too large");
+    if (len > 0x7FFFFFFFu)
+      return Err(ImageErrorCode::kCorrupt, "corrupt PNG: chunk " + type + " length too large");
     if (pos + 12 + static_cast<size_t>(len) > b.size()) {
       return Err(ImageErrorCode::kTruncated, "truncated PNG: chunk " + type + " " + At(pos) + " needs " +
                                                  std::to_string(12 + static_cast<size_t>(len)) + " bytes, " +
                                                  std::to_string(b.size() - pos) + " remain");
     }
     if (first) {
-      if (type != "IHDR" || len != 13) return Err(ImageErrorCode::kCorrupt, "corrupt PNG: first chunk is not IHDR");
+      if (type != "IHDR" || len != 13)
+        return Err(ImageErrorCode::kCorrupt, "corrupt PNG: first chunk is not IHDR");
       dims = {GetBigEndian32(b.data() + pos + 8), GetBigEndian32(b.data() + pos + 12)};
     }
     first = false;
@@ -131,8 +134,8 @@ ImageResult<Dimensions> CheckJpegStructure(std::span<const uint8_t> b) {
   bool seen_frame = false;
   bool seen_scan = false;
   auto truncated = [&](const std::string& where) {
-    return Err(ImageErrorCode::kTruncated, "truncated JPEG: the file ends " + where + ", " + At(n) +
-                                               ", before the end-of-image marker");
+    return Err(ImageErrorCode::kTruncated,
+               "truncated JPEG: the file ends " + where + ", " + At(n) + ", before the end-of-image marker");
   };
   for (;;) {
     if (pos >= n) return truncated(seen_scan ? "inside the image data" : "before any image data");
@@ -152,7 +155,8 @@ ImageResult<Dimensions> CheckJpegStructure(std::span<const uint8_t> b) {
     size_t len = (static_cast<size_t>(b[pos]) << 8) | b[pos + 1];
     if (len < 2) return Err(ImageErrorCode::kCorrupt, "corrupt JPEG: segment length < 2 " + At(pos));
     if (pos + len > n) return truncated("inside a segment");
-    if ((marker >= 0xC0 && marker <= 0xCF) && marker != 0xC4 && marker != 0xC8 && marker != 0xCC && !seen_frame) {
+    if ((marker >= 0xC0 && marker <= 0xCF) && marker != 0xC4 && marker != 0xC8 && marker != 0xCC &&
+        !seen_frame) {
       // SOFn: length(2) precision(1) height(2) width(2) ...
       if (len < 8) return Err(ImageErrorCode::kCorrupt, "corrupt JPEG: short frame header " + At(pos));
       dims.height = static_cast<uint32_t>((b[pos + 3] << 8) | b[pos + 4]);
@@ -319,10 +323,13 @@ GrayImage Normalized(const GrayImage& img) {
     if (y - r - 1 >= 0) add_row(y - r - 1, -1);
     const int64_t rows = std::min(h - 1, y + r) - std::max(0, y - r) + 1;
     int64_t sum = 0, sq = 0;
-    for (int x = 0; x <= std::min(r, w - 1); ++x) sum += col_sum[static_cast<size_t>(x)], sq += col_sq[static_cast<size_t>(x)];
+    for (int x = 0; x <= std::min(r, w - 1); ++x)
+      sum += col_sum[static_cast<size_t>(x)], sq += col_sq[static_cast<size_t>(x)];
     for (int x = 0; x < w; ++x) {
-      if (x > 0 && x + r < w) sum += col_sum[static_cast<size_t>(x + r)], sq += col_sq[static_cast<size_t>(x + r)];
-      if (x - r - 1 >= 0) sum -= col_sum[static_cast<size_t>(x - r - 1)], sq -= col_sq[static_cast<size_t>(x - r - 1)];
+      if (x > 0 && x + r < w)
+        sum += col_sum[static_cast<size_t>(x + r)], sq += col_sq[static_cast<size_t>(x + r)];
+      if (x - r - 1 >= 0)
+        sum -= col_sum[static_cast<size_t>(x - r - 1)], sq -= col_sq[static_cast<size_t>(x - r - 1)];
       const int64_t n = rows * (std::min(w - 1, x + r) - std::max(0, x - r) + 1);
       const double mean = static_cast<double>(sum) / n;
       const double var = std::max(0.0, static_cast<double>(sq) / n - mean * mean);
@@ -379,32 +386,18 @@ GrayImage Smoothed(const GrayImage& img) {
 }  // namespace
 
 std::string_view ImageErrorCodeName(ImageErrorCode code) {
-  switch (code) {
-    case ImageErrorCode::kIo:
-      return "io";
-    case ImageErrorCode::kEmpty:
-      return "empty";
-    case ImageErrorCode::kTooManyBytes:
-      return "too_many_bytes";
-    case ImageErrorCode::kNotAnImage:
-      return "not_an_image";
-    case ImageErrorCode::kUnsupportedFormat:
-      return "unsupported_format";
-    case ImageErrorCode::kTruncated:
-      return "truncated";
-    case ImageErrorCode::kCorrupt:
-      return "corrupt";
-    case ImageErrorCode::kTooManyPixels:
-      return "too_many_pixels";
-  }
-  return "unknown";
+  static constexpr std::string_view kNames[] = {
+      "io",        "empty",   "too_many_bytes", "not_an_image", "unsupported_format",
+      "truncated", "corrupt", "too_many_pixels"};
+  return kNames[static_cast<size_t>(code)];
 }
 
 ImageResult<GrayImage> LoadImageBytes(std::span<const uint8_t> bytes, const DecodeOptions& options) {
   if (bytes.empty()) return Err(ImageErrorCode::kEmpty, "the file is empty (0 bytes)");
   if (bytes.size() > options.max_bytes) {
-    return Err(ImageErrorCode::kTooManyBytes, std::to_string(bytes.size()) + " bytes, more than the limit of " +
-                                                  std::to_string(options.max_bytes));
+    return Err(
+        ImageErrorCode::kTooManyBytes,
+        std::to_string(bytes.size()) + " bytes, more than the limit of " + std::to_string(options.max_bytes));
   }
   // stb takes an int length.
   if (bytes.size() > 0x7FFFFFFF) return Err(ImageErrorCode::kTooManyBytes, "more than 2 GiB");
@@ -416,14 +409,15 @@ ImageResult<GrayImage> LoadImageBytes(std::span<const uint8_t> bytes, const Deco
   // The limits are checked on the header's numbers, before stb allocates
   // anything (stb itself refuses sides above 2^24 only).
   const uint32_t hw = structure->width, hh = structure->height;
-  if (hw == 0 || hh == 0) return Err(ImageErrorCode::kCorrupt, std::string("corrupt ") + kind + ": zero width or height");
+  if (hw == 0 || hh == 0)
+    return Err(ImageErrorCode::kCorrupt, std::string("corrupt ") + kind + ": zero width or height");
   const uint64_t pixels = static_cast<uint64_t>(hw) * hh;
   if (hw > static_cast<uint32_t>(options.max_side) || hh > static_cast<uint32_t>(options.max_side) ||
       pixels > options.max_pixels) {
-    return Err(ImageErrorCode::kTooManyPixels,
-               std::to_string(hw) + " x " + std::to_string(hh) + " pixels, more than the limit of " +
-                   std::to_string(options.max_pixels) + " pixels or " + std::to_string(options.max_side) +
-                   " per side");
+    return Err(ImageErrorCode::kTooManyPixels, std::to_string(hw) + " x " + std::to_string(hh) +
+                                                   " pixels, more than the limit of " +
+                                                   std::to_string(options.max_pixels) + " pixels or " +
+                                                   std::to_string(options.max_side) + " per side");
   }
   const auto* data = bytes.data();
   const int len = static_cast<int>(bytes.size());
@@ -441,7 +435,8 @@ ImageResult<GrayImage> LoadImageBytes(std::span<const uint8_t> bytes, const Deco
     return Err(ImageErrorCode::kCorrupt,
                std::string("corrupt ") + kind + ": cannot decode the pixels (" + stbi_failure_reason() + ")");
   }
-  if (got_w != w || got_h != h) return Err(ImageErrorCode::kCorrupt, std::string("corrupt ") + kind + ": size changed");
+  if (got_w != w || got_h != h)
+    return Err(ImageErrorCode::kCorrupt, std::string("corrupt ") + kind + ": size changed");
   GrayImage img;
   img.width = w;
   img.height = h;
@@ -476,15 +471,17 @@ ImageResult<std::vector<DecodedSymbol>> DecodeImageBytes(std::span<const uint8_t
   return DecodeGray(*img, options);
 }
 
-ImageResult<std::vector<DecodedSymbol>> DecodeImageFile(const std::string& path, const DecodeOptions& options) {
+ImageResult<std::vector<DecodedSymbol>> DecodeImageFile(const std::string& path,
+                                                        const DecodeOptions& options) {
   auto fail = [&](ImageErrorCode code, const std::string& why) { return Err(code, path + ": " + why); };
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return fail(ImageErrorCode::kIo, std::strerror(errno));
   if (S_ISDIR(st.st_mode)) return fail(ImageErrorCode::kIo, "is a directory");
   if (!S_ISREG(st.st_mode)) return fail(ImageErrorCode::kIo, "not a regular file");
   if (static_cast<uint64_t>(st.st_size) > options.max_bytes) {
-    return fail(ImageErrorCode::kTooManyBytes, std::to_string(st.st_size) + " bytes, more than the limit of " +
-                                                   std::to_string(options.max_bytes));
+    return fail(
+        ImageErrorCode::kTooManyBytes,
+        std::to_string(st.st_size) + " bytes, more than the limit of " + std::to_string(options.max_bytes));
   }
   std::ifstream f(path, std::ios::binary);
   if (!f) return fail(ImageErrorCode::kIo, std::string("cannot open: ") + std::strerror(errno));

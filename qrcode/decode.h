@@ -84,11 +84,11 @@ struct DecodedSymbol {
   // bottom-left finder-pattern corners), in pixels of the image as stored
   // (EXIF orientation is not applied), x to the right, y down.
   std::array<PixelPoint, 4> corners;
-  char ec_level = '?';         // 'L', 'M', 'Q' or 'H'
-  int orientation_deg = 0;     // rotation of the symbol, -180..180, 0 = upright
-  bool inverted = false;       // light modules on a dark background
-  bool mirrored = false;       // the symbol was read mirror-imaged
-  int pass = 1;                // the DecodeGray pass that found it, kPassPlain..kPassUpscaled
+  char ec_level = '?';      // 'L', 'M', 'Q' or 'H'
+  int orientation_deg = 0;  // rotation of the symbol, -180..180, 0 = upright
+  bool inverted = false;    // light modules on a dark background
+  bool mirrored = false;    // the symbol was read mirror-imaged
+  int pass = 1;             // the DecodeGray pass that found it, kPassPlain..kPassUpscaled
 };
 
 // Reads a PNG or JPEG (greyscale, RGB, palette, 16-bit, interlaced or

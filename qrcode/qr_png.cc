@@ -350,7 +350,7 @@ std::vector<uint8_t> EncodeQrPng(const QrMatrix& m, int px, int margin) {
   const int modules = m.size + 2 * margin;
   const size_t side = static_cast<size_t>(modules) * static_cast<size_t>(px);
   const size_t row_bytes = (side + 7) / 8;
-  const size_t line = row_bytes + 1;  // filter byte + pixels
+  const size_t line = row_bytes + 1;                    // filter byte + pixels
   const size_t block = line * static_cast<size_t>(px);  // one module row
 
   // The raw (filtered) image data. Per module row: one line with filter 0
@@ -385,9 +385,9 @@ std::vector<uint8_t> EncodeQrPng(const QrMatrix& m, int px, int margin) {
       // The Up lines repeat the previous module row's Up lines exactly.
       tok.Copy(begin + line, block - line, far);
     } else {
-      tok.Literal(begin + line);                       // filter byte 2
-      tok.Literal(begin + line + 1);                   // a zero
-      tok.Copy(begin + line + 2, row_bytes - 1, 1);    // the rest of the zeros
+      tok.Literal(begin + line);                           // filter byte 2
+      tok.Literal(begin + line + 1);                       // a zero
+      tok.Copy(begin + line + 2, row_bytes - 1, 1);        // the rest of the zeros
       tok.Copy(begin + 2 * line, block - 2 * line, line);  // the other Up lines
     }
   }

@@ -23,8 +23,8 @@
 #include "util/thread_pool.h"
 
 // Part of libstb's exported implementation (stb_image_write.h uses it for
-// PNG IDAT data; we use it for PDF content streams) but not declared by the header: a zlib (RFC 1950) stream of
-// `data`, malloc'ed, or NULL on allocation failure.
+// PNG IDAT data; we use it for PDF content streams) but not declared by the header: a zlib (RFC 1950) stream
+// of `data`, malloc'ed, or NULL on allocation failure.
 extern "C" unsigned char* stbi_zlib_compress(unsigned char* data, int data_len, int* out_len, int quality);
 
 namespace traceledger::qrcode {
@@ -176,12 +176,12 @@ RenderResult<void> CheckSheetOptions(const SheetOptions& o) {
 
 // Where things go on a page, in millimetres from the top-left corner.
 struct LabelBox {
-  double x, y;           // the label cell
-  double qr_x, qr_y;     // the QR square, quiet zone included
-  double module_mm;      // one module
-  double caption_x;      // centre of the caption
-  double caption_y;      // caption baseline
-  double caption_size;   // font size in mm (0: no caption)
+  double x, y;          // the label cell
+  double qr_x, qr_y;    // the QR square, quiet zone included
+  double module_mm;     // one module
+  double caption_x;     // centre of the caption
+  double caption_y;     // caption baseline
+  double caption_size;  // font size in mm (0: no caption)
 };
 
 struct SheetLayout {
@@ -216,7 +216,8 @@ LabelBox PlaceLabel(const SheetOptions& o, const SheetLayout& l, size_t slot, co
   b.caption_x = b.x + l.cell_w / 2;
   double font = o.caption_pt / kPtPerMm;
   double avail = l.cell_w - 2 * o.label_padding_mm;
-  if (!caption.empty()) font = std::min(font, avail / (kCourierAdvance * static_cast<double>(caption.size())));
+  if (!caption.empty())
+    font = std::min(font, avail / (kCourierAdvance * static_cast<double>(caption.size())));
   b.caption_size = caption.empty() ? 0 : font;
   // Baseline: the caption line sits under the QR square; Courier's ascent
   // is about 0.63 em, so centring the cap height in the line puts the
@@ -234,8 +235,8 @@ RenderResult<std::vector<QrMatrix>> EncodeLabels(std::span<const Label> labels, 
     const std::string& c = labels[i].caption;
     std::string where = "label " + std::to_string(i + 1);
     if (c.size() > kMaxCaptionChars) {
-      return Err(RenderErrorCode::kBadCaption, where + ": caption longer than " +
-                                                   std::to_string(kMaxCaptionChars) + " characters");
+      return Err(RenderErrorCode::kBadCaption,
+                 where + ": caption longer than " + std::to_string(kMaxCaptionChars) + " characters");
     }
     for (size_t k = 0; k < c.size(); ++k) {
       if (c[k] < 0x20 || c[k] > 0x7E) {
@@ -248,6 +249,24 @@ RenderResult<std::vector<QrMatrix>> EncodeLabels(std::span<const Label> labels, 
     out.push_back(std::move(m).value());
   }
   return out;
+}
+
+struct PreparedSheets {
+  SheetLayout layout;
+  std::vector<QrMatrix> matrices;  // one per label
+  size_t per_page;
+};
+
+// What both sheet formats need: checked options, the layout, every label
+// encoded and checked.
+RenderResult<PreparedSheets> PrepareSheets(std::span<const Label> labels, const SheetOptions& options) {
+  if (auto ok = CheckSheetOptions(options); !ok.ok()) return ok.error();
+  auto layout = ComputeLayout(options);
+  if (!layout.ok()) return layout.error();
+  auto matrices = EncodeLabels(labels, options);
+  if (!matrices.ok()) return matrices.error();
+  return PreparedSheets{*layout, std::move(matrices).value(),
+                        static_cast<size_t>(options.columns) * static_cast<size_t>(options.rows)};
 }
 
 std::string XmlEscape(std::string_view s) {
@@ -284,58 +303,25 @@ std::string PdfEscape(std::string_view s) {
 
 }  // namespace
 
-std::string_view EccLevelName(EccLevel level) {
-  switch (level) {
-    case EccLevel::kL:
-      return "L";
-    case EccLevel::kM:
-      return "M";
-    case EccLevel::kQ:
-      return "Q";
-    case EccLevel::kH:
-      return "H";
-  }
-  return "?";
-}
+namespace {
+constexpr std::array<std::string_view, 4> kEccNames = {"L", "M", "Q", "H"};
+constexpr std::array<std::string_view, 7> kRenderErrorNames = {
+    "empty_text", "bad_text", "text_too_long", "bad_option", "bad_caption", "bad_stem", "io"};
+}  // namespace
+
+std::string_view EccLevelName(EccLevel level) { return kEccNames.at(static_cast<size_t>(level)); }
 
 std::optional<EccLevel> ParseEccLevel(std::string_view name) {
-  if (name.size() != 1) return std::nullopt;
-  switch (name[0]) {
-    case 'L':
-    case 'l':
-      return EccLevel::kL;
-    case 'M':
-    case 'm':
-      return EccLevel::kM;
-    case 'Q':
-    case 'q':
-      return EccLevel::kQ;
-    case 'H':
-    case 'h':
-      return EccLevel::kH;
-    default:
-      return std::nullopt;
+  for (size_t i = 0; i < kEccNames.size(); ++i) {
+    if (name.size() == 1 && (name[0] == kEccNames[i][0] || name[0] == kEccNames[i][0] - 'A' + 'a')) {
+      return static_cast<EccLevel>(i);
+    }
   }
+  return std::nullopt;
 }
 
 std::string_view RenderErrorCodeName(RenderErrorCode code) {
-  switch (code) {
-    case RenderErrorCode::kEmptyText:
-      return "empty_text";
-    case RenderErrorCode::kBadText:
-      return "bad_text";
-    case RenderErrorCode::kTextTooLong:
-      return "text_too_long";
-    case RenderErrorCode::kBadOption:
-      return "bad_option";
-    case RenderErrorCode::kBadCaption:
-      return "bad_caption";
-    case RenderErrorCode::kBadStem:
-      return "bad_stem";
-    case RenderErrorCode::kIo:
-      return "io";
-  }
-  return "unknown";
+  return kRenderErrorNames.at(static_cast<size_t>(code));
 }
 
 RenderResult<QrMatrix> EncodeQr(std::string_view text, EccLevel ecc) {
@@ -384,10 +370,11 @@ RenderResult<std::string> RenderSvg(const QrMatrix& matrix, const ImageOptions& 
   int n = matrix.size + 2 * options.margin;
   std::string px = std::to_string(n * options.module_px);
   std::string nn = std::to_string(n);
-  std::string svg = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
-                    px + "\" height=\"" + px + "\" viewBox=\"0 0 " + nn + " " + nn +
-                    "\" shape-rendering=\"crispEdges\"><rect width=\"" + nn + "\" height=\"" + nn +
-                    "\" fill=\"#fff\"/><path fill=\"#000\" d=\"";
+  std::string svg =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + px +
+      "\" height=\"" + px + "\" viewBox=\"0 0 " + nn + " " + nn +
+      "\" shape-rendering=\"crispEdges\"><rect width=\"" + nn + "\" height=\"" + nn +
+      "\" fill=\"#fff\"/><path fill=\"#000\" d=\"";
   svg += SvgPathData(matrix, options.margin);
   svg += "\"/></svg>\n";
   return svg;
@@ -431,42 +418,46 @@ RenderResult<std::vector<uint8_t>> RenderPng(std::string_view text, const ImageO
 
 std::vector<uint8_t> EncodeGrayPng(const GrayImage& image) {
   std::vector<uint8_t> out;
-  stbi_write_png_to_func([](void* ctx, void* data, int size) { AppendBytes(static_cast<std::vector<uint8_t>*>(ctx), data, size); },
+  stbi_write_png_to_func([](void* ctx, void* data,
+                            int size) { AppendBytes(static_cast<std::vector<uint8_t>*>(ctx), data, size); },
                          &out, image.width, image.height, 1, image.pixels.data(), image.width);
   return out;
 }
 
 std::vector<uint8_t> EncodeGrayJpeg(const GrayImage& image, int quality) {
   std::vector<uint8_t> out;
-  stbi_write_jpg_to_func([](void* ctx, void* data, int size) { AppendBytes(static_cast<std::vector<uint8_t>*>(ctx), data, size); },
-                         &out, image.width, image.height, 1, image.pixels.data(), std::clamp(quality, 1, 100));
+  stbi_write_jpg_to_func([](void* ctx, void* data,
+                            int size) { AppendBytes(static_cast<std::vector<uint8_t>*>(ctx), data, size); },
+                         &out, image.width, image.height, 1, image.pixels.data(),
+                         std::clamp(quality, 1, 100));
   return out;
 }
 
 RenderResult<std::vector<std::string>> RenderLabelSheetsSvg(std::span<const Label> labels,
                                                             const SheetOptions& options) {
-  if (auto ok = CheckSheetOptions(options); !ok.ok()) return ok.error();
-  auto layout = ComputeLayout(options);
-  if (!layout.ok()) return layout.error();
-  auto matrices = EncodeLabels(labels, options);
-  if (!matrices.ok()) return matrices.error();
-  const size_t per_page = static_cast<size_t>(options.columns) * static_cast<size_t>(options.rows);
+  auto prepared = PrepareSheets(labels, options);
+  if (!prepared.ok()) return prepared.error();
+  const SheetLayout* layout = &prepared->layout;
+  const std::vector<QrMatrix>& matrices = prepared->matrices;
+  const size_t per_page = prepared->per_page;
   std::vector<std::string> pages;
   for (size_t first = 0; first < labels.size(); first += per_page) {
     std::string svg =
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
-        Num(kA4WidthMm) + "mm\" height=\"" + Num(kA4HeightMm) + "mm\" viewBox=\"0 0 " + Num(kA4WidthMm) + " " +
-        Num(kA4HeightMm) + "\">\n<rect width=\"" + Num(kA4WidthMm) + "\" height=\"" + Num(kA4HeightMm) +
+        Num(kA4WidthMm) + "mm\" height=\"" + Num(kA4HeightMm) + "mm\" viewBox=\"0 0 " + Num(kA4WidthMm) +
+        " " + Num(kA4HeightMm) + "\">\n<rect width=\"" + Num(kA4WidthMm) + "\" height=\"" + Num(kA4HeightMm) +
         "\" fill=\"#fff\"/>\n";
     for (size_t i = first; i < std::min(labels.size(), first + per_page); ++i) {
-      const QrMatrix& m = (*matrices)[i];
+      const QrMatrix& m = matrices[i];
       LabelBox b = PlaceLabel(options, *layout, i - first, m, labels[i].caption);
       if (options.outlines) {
         svg += "<rect x=\"" + Num(b.x) + "\" y=\"" + Num(b.y) + "\" width=\"" + Num(layout->cell_w) +
-               "\" height=\"" + Num(layout->cell_h) + "\" fill=\"none\" stroke=\"#bbb\" stroke-width=\"0.1\"/>\n";
+               "\" height=\"" + Num(layout->cell_h) +
+               "\" fill=\"none\" stroke=\"#bbb\" stroke-width=\"0.1\"/>\n";
       }
       svg += "<path transform=\"translate(" + Num(b.qr_x) + " " + Num(b.qr_y) + ") scale(" +
-             std::to_string(b.module_mm) + ")\" fill=\"#000\" d=\"" + SvgPathData(m, options.margin) + "\"/>\n";
+             std::to_string(b.module_mm) + ")\" fill=\"#000\" d=\"" + SvgPathData(m, options.margin) +
+             "\"/>\n";
       if (b.caption_size > 0) {
         svg += "<text x=\"" + Num(b.caption_x) + "\" y=\"" + Num(b.caption_y) +
                "\" font-family=\"Courier, monospace\" font-size=\"" + Num(b.caption_size) +
@@ -480,12 +471,11 @@ RenderResult<std::vector<std::string>> RenderLabelSheetsSvg(std::span<const Labe
 }
 
 RenderResult<std::string> RenderLabelSheetsPdf(std::span<const Label> labels, const SheetOptions& options) {
-  if (auto ok = CheckSheetOptions(options); !ok.ok()) return ok.error();
-  auto layout = ComputeLayout(options);
-  if (!layout.ok()) return layout.error();
-  auto matrices = EncodeLabels(labels, options);
-  if (!matrices.ok()) return matrices.error();
-  const size_t per_page = static_cast<size_t>(options.columns) * static_cast<size_t>(options.rows);
+  auto prepared = PrepareSheets(labels, options);
+  if (!prepared.ok()) return prepared.error();
+  const SheetLayout* layout = &prepared->layout;
+  const std::vector<QrMatrix>& matrices = prepared->matrices;
+  const size_t per_page = prepared->per_page;
   const size_t pages = (labels.size() + per_page - 1) / per_page;
   const double page_w = kA4WidthMm * kPtPerMm;
   const double page_h = kA4HeightMm * kPtPerMm;
@@ -513,17 +503,17 @@ RenderResult<std::string> RenderLabelSheetsPdf(std::span<const Label> labels, co
     std::string content;
     size_t first = p * per_page;
     for (size_t i = first; i < std::min(labels.size(), first + per_page); ++i) {
-      const QrMatrix& m = (*matrices)[i];
+      const QrMatrix& m = matrices[i];
       LabelBox b = PlaceLabel(options, *layout, i - first, m, labels[i].caption);
       if (options.outlines) {
-        content += "0.73 G 0.28 w " + x_pt(b.x) + " " + y_pt(b.y + layout->cell_h) + " " + x_pt(layout->cell_w) +
-                   " " + x_pt(layout->cell_h) + " re S\n";
+        content += "0.73 G 0.28 w " + x_pt(b.x) + " " + y_pt(b.y + layout->cell_h) + " " +
+                   x_pt(layout->cell_w) + " " + x_pt(layout->cell_h) + " re S\n";
       }
       // Module space: origin at the symbol's top-left module, y down.
       double s = b.module_mm * kPtPerMm;
       content += "q " + std::to_string(s) + " 0 0 " + std::to_string(-s) + " " +
-                 x_pt(b.qr_x + options.margin * b.module_mm) + " " + y_pt(b.qr_y + options.margin * b.module_mm) +
-                 " cm 0 g\n";
+                 x_pt(b.qr_x + options.margin * b.module_mm) + " " +
+                 y_pt(b.qr_y + options.margin * b.module_mm) + " cm 0 g\n";
       char buf[64];
       ForEachDarkRun(m, [&](int x, int y, int len) {
         int k = std::snprintf(buf, sizeof buf, "%d %d %d 1 re\n", x, y, len);
@@ -543,7 +533,8 @@ RenderResult<std::string> RenderLabelSheetsPdf(std::span<const Label> labels, co
     if (z == nullptr) std::abort();  // out of memory
     begin_obj(4 + 2 * p);
     pdf += "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 " + Num(page_w) + " " + Num(page_h) +
-           "] /Resources << /Font << /F1 3 0 R >> >> /Contents " + std::to_string(5 + 2 * p) + " 0 R >>\nendobj\n";
+           "] /Resources << /Font << /F1 3 0 R >> >> /Contents " + std::to_string(5 + 2 * p) +
+           " 0 R >>\nendobj\n";
     begin_obj(5 + 2 * p);
     pdf += "<< /Length " + std::to_string(z_len) + " /Filter /FlateDecode >>\nstream\n";
     pdf.append(reinterpret_cast<const char*>(z), static_cast<size_t>(z_len));
@@ -562,21 +553,23 @@ RenderResult<std::string> RenderLabelSheetsPdf(std::span<const Label> labels, co
   return pdf;
 }
 
-RenderResult<BatchReport> WriteCodeImages(std::span<const std::string> texts, std::span<const std::string> stems,
-                                          const std::string& out_dir, const WriteImagesOptions& options,
-                                          const ProgressFn& progress) {
+RenderResult<BatchReport> WriteCodeImages(std::span<const std::string> texts,
+                                          std::span<const std::string> stems, const std::string& out_dir,
+                                          const WriteImagesOptions& options, const ProgressFn& progress) {
   if (texts.size() != stems.size()) {
     return Err(RenderErrorCode::kBadOption, "stems: " + std::to_string(stems.size()) + " stems for " +
                                                 std::to_string(texts.size()) + " texts");
   }
   if (texts.empty()) return Err(RenderErrorCode::kBadOption, "texts: none given");
-  if (!options.png && !options.svg) return Err(RenderErrorCode::kBadOption, "formats: neither png nor svg chosen");
+  if (!options.png && !options.svg)
+    return Err(RenderErrorCode::kBadOption, "formats: neither png nor svg chosen");
   if (auto ok = CheckImageOptions(options.image); !ok.ok()) return ok.error();
   std::set<std::string_view> seen;
   for (size_t i = 0; i < stems.size(); ++i) {
     const std::string& s = stems[i];
     std::string where = "stem " + std::to_string(i + 1) + " \"" + s + "\": ";
-    if (s.empty() || s.size() > 200) return Err(RenderErrorCode::kBadStem, where + "must be 1..200 characters");
+    if (s.empty() || s.size() > 200)
+      return Err(RenderErrorCode::kBadStem, where + "must be 1..200 characters");
     if (s.front() == '.') return Err(RenderErrorCode::kBadStem, where + "must not start with '.'");
     if (s.find_first_of(std::string_view("/\\\0", 3)) != std::string::npos) {
       return Err(RenderErrorCode::kBadStem, where + "must not contain '/', '\\' or NUL");

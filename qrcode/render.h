@@ -90,7 +90,8 @@ inline constexpr int kMaxMargin = 64;
 
 // A 1-bit greyscale PNG, (size + 2 * margin) * module_px pixels square,
 // dark modules black, the rest white; no ancillary chunks. Errors: kBadOption.
-[[nodiscard]] RenderResult<std::vector<uint8_t>> RenderPng(const QrMatrix& matrix, const ImageOptions& options);
+[[nodiscard]] RenderResult<std::vector<uint8_t>> RenderPng(const QrMatrix& matrix,
+                                                           const ImageOptions& options);
 
 // The same raster as RenderPng, as 8-bit luminance pixels (for tests,
 // benchmarks and compositing). Errors: kBadOption.
@@ -98,7 +99,8 @@ inline constexpr int kMaxMargin = 64;
 
 // Text straight to an image: EncodeQr, then RenderSvg / RenderPng.
 [[nodiscard]] RenderResult<std::string> RenderSvg(std::string_view text, const ImageOptions& options);
-[[nodiscard]] RenderResult<std::vector<uint8_t>> RenderPng(std::string_view text, const ImageOptions& options);
+[[nodiscard]] RenderResult<std::vector<uint8_t>> RenderPng(std::string_view text,
+                                                           const ImageOptions& options);
 
 // Plain raster encoders for GrayImage (8-bit greyscale PNG; baseline JPEG at
 // quality 1..100, clamped). REQUIRES: image.pixels.size() == width * height,
@@ -140,13 +142,13 @@ inline constexpr double kMinQrSideMm = 8.0;
 // in millimetres). Errors: kBadOption (options, no labels, QR too small),
 // kEmptyText / kBadText / kTextTooLong / kBadCaption naming the label index.
 [[nodiscard]] RenderResult<std::vector<std::string>> RenderLabelSheetsSvg(std::span<const Label> labels,
-                                                                       const SheetOptions& options);
+                                                                          const SheetOptions& options);
 
 // One PDF 1.4 file with every page: each QR is a filled vector path of
 // rectangles, captions use the standard Courier font (not embedded), page
 // contents are Flate-compressed. Same errors as RenderLabelSheetsSvg.
 [[nodiscard]] RenderResult<std::string> RenderLabelSheetsPdf(std::span<const Label> labels,
-                                                            const SheetOptions& options);
+                                                             const SheetOptions& options);
 
 // ---- Batch ----
 
@@ -163,7 +165,7 @@ struct BatchFailure {
 };
 
 struct BatchReport {
-  size_t written = 0;  // codes whose every requested file was written
+  size_t written = 0;                  // codes whose every requested file was written
   std::vector<BatchFailure> failures;  // sorted by index
 };
 

@@ -82,7 +82,8 @@ qrcode::ImageResult<std::vector<qrcode::DecodedSymbol>> ScanOne(const std::strin
     bytes.insert(bytes.end(), buf, buf + n);
     if (bytes.size() > options.max_bytes) break;
   }
-  if (std::ferror(stdin)) return qrcode::ImageError{qrcode::ImageErrorCode::kIo, "-: cannot read standard input"};
+  if (std::ferror(stdin))
+    return qrcode::ImageError{qrcode::ImageErrorCode::kIo, "-: cannot read standard input"};
   auto r = qrcode::DecodeImageBytes(bytes, options);
   if (!r.ok()) return qrcode::ImageError{r.error().code, "-: " + r.error().message};
   return r;
@@ -94,9 +95,11 @@ int RunScan(const GlobalFlags& g, const ScanFlags& f) {
   if (stdin_uses > 1) throw CliError(kExitUsage, "\"-\" (standard input) may be given only once");
   if (f.max_pixels == 0) throw CliError(kExitUsage, "--max-pixels must be positive");
   if (f.max_bytes == 0) throw CliError(kExitUsage, "--max-bytes must be positive");
-  qrcode::DecodeOptions options{.max_bytes = f.max_bytes, .max_pixels = f.max_pixels, .exhaustive = f.exhaustive};
+  qrcode::DecodeOptions options{
+      .max_bytes = f.max_bytes, .max_pixels = f.max_pixels, .exhaustive = f.exhaustive};
 
-  std::vector<std::optional<qrcode::ImageResult<std::vector<qrcode::DecodedSymbol>>>> results(f.images.size());
+  std::vector<std::optional<qrcode::ImageResult<std::vector<qrcode::DecodedSymbol>>>> results(
+      f.images.size());
   ProgressBar bar("images");
   std::mutex mu;
   size_t done = 0;  // GUARDED_BY(mu)
@@ -117,7 +120,8 @@ int RunScan(const GlobalFlags& g, const ScanFlags& f) {
       any_error = true;
       std::string code(qrcode::ImageErrorCodeName(r.error().code));
       if (g.json) {
-        Json out = {{"image", image}, {"ok", false}, {"error", {{"code", code}, {"message", r.error().message}}}};
+        Json out = {
+            {"image", image}, {"ok", false}, {"error", {{"code", code}, {"message", r.error().message}}}};
         std::cout << out.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
       } else {
         // The message starts with the image's path.
@@ -155,7 +159,8 @@ int RunScan(const GlobalFlags& g, const ScanFlags& f) {
 void AddScanCommands(CLI::App& app, const CommandContext& ctx) {
   static ScanFlags flags;
   auto* scan = app.add_subcommand(
-      "scan", "decode QR codes from PNG/JPEG photos; prints every text found, its corners, and per-image errors");
+      "scan",
+      "decode QR codes from PNG/JPEG photos; prints every text found, its corners, and per-image errors");
   scan->add_option("images", flags.images, "image files (PNG or JPEG); \"-\" reads one from standard input")
       ->required();
   scan->add_option("--max-pixels", flags.max_pixels, "refuse images with more pixels than this")

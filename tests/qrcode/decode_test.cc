@@ -35,7 +35,9 @@ GrayImage Scene(const std::vector<std::string>& texts, double module_px = 4, boo
   scene.height = 440;
   scene.inverted = inverted;
   for (size_t i = 0; i < texts.size(); ++i) {
-    testing::Placement p{.cx = 210.0 + 420.0 * static_cast<double>(i), .cy = 220, .module_px = module_px,
+    testing::Placement p{.cx = 210.0 + 420.0 * static_cast<double>(i),
+                         .cy = 220,
+                         .module_px = module_px,
                          .angle_deg = 7.0 * static_cast<double>(i + 1)};
     scene.codes.push_back(testing::SceneCode{*EncodeQr(texts[i]), p});
   }
@@ -63,6 +65,20 @@ std::vector<uint8_t> PngWithSize(uint32_t w, uint32_t h) {
   return png;
 }
 
+TEST(DecodeErrors, CodeNamesAreStable) {
+  EXPECT_EQ(ImageErrorCodeName(ImageErrorCode::kIo), "io");
+  EXPECT_EQ(ImageErrorCodeName(ImageErrorCode::kEmpty), "empty");
+  EXPECT_EQ(ImageErrorCodeName(ImageErrorCode::kTooManyBytes), "too_many_bytes");
+  EXPECT_EQ(ImageErrorCodeName(ImageErrorCode::kNotAnImage), "not_an_image");
+  EXPECT_EQ(ImageErrorCodeName(ImageErrorCode::kUnsupportedFormat), "unsupported_format");
+  EXPECT_EQ(ImageErrorCodeName(ImageErrorCode::kTruncated), "truncated");
+  EXPECT_EQ(ImageErrorCodeName(ImageErrorCode::kCorrupt), "corrupt");
+  EXPECT_EQ(ImageErrorCodeName(ImageErrorCode::kTooManyPixels), "too_many_pixels");
+  EXPECT_EQ(RenderErrorCodeName(RenderErrorCode::kEmptyText), "empty_text");
+  EXPECT_EQ(RenderErrorCodeName(RenderErrorCode::kBadStem), "bad_stem");
+  EXPECT_EQ(RenderErrorCodeName(RenderErrorCode::kIo), "io");
+}
+
 TEST(DecodeErrors, EmptyRandomTextAndOtherFormats) {
   ExpectError({}, ImageErrorCode::kEmpty);
   std::mt19937_64 rng(5);
@@ -70,9 +86,13 @@ TEST(DecodeErrors, EmptyRandomTextAndOtherFormats) {
   for (auto& b : noise) b = static_cast<uint8_t>(rng());
   noise[0] = 0x17;  // not by chance a signature
   ExpectError(noise, ImageErrorCode::kNotAnImage);
-  ExpectError(Bytes("GTIN,lot,serial\n09506000134352,LOT-2026-A,7K3M9Q2X4TZ8W1BD\n"), ImageErrorCode::kNotAnImage);
+  ExpectError(Bytes("GTIN,lot,serial\n09506000134352,LOT-2026-A,7K3M9Q2X4TZ8W1BD\n"),
+              ImageErrorCode::kNotAnImage);
   ExpectError(Bytes("GIF89a\x01\x00\x01\x00"), ImageErrorCode::kUnsupportedFormat);
-  ExpectError(Bytes(std::string("\0\0\0\x18" "ftypheic\0\0\0\0", 16)), ImageErrorCode::kUnsupportedFormat);
+  ExpectError(Bytes(std::string("\0\0\0\x18"
+                                "ftypheic\0\0\0\0",
+                                16)),
+              ImageErrorCode::kUnsupportedFormat);
   ExpectError(Bytes(std::string("RIFF\x10\0\0\0WEBPVP8 ", 16)), ImageErrorCode::kUnsupportedFormat);
   ExpectError(Bytes("%PDF-1.4\n"), ImageErrorCode::kUnsupportedFormat);
   // A PNG signature mangled by a text-mode copy (\r\n -> \n).
@@ -89,7 +109,8 @@ TEST(DecodeErrors, TruncatedPngAndJpegAtEveryInterestingPoint) {
     for (const auto* whole : {&png, &jpg}) {
       size_t n = std::max<size_t>(4, static_cast<size_t>(static_cast<double>(whole->size()) * f));
       std::vector<uint8_t> cut(whole->begin(), whole->begin() + static_cast<long>(n));
-      SCOPED_TRACE((whole == &png ? "png " : "jpeg ") + std::to_string(n) + " of " + std::to_string(whole->size()));
+      SCOPED_TRACE((whole == &png ? "png " : "jpeg ") + std::to_string(n) + " of " +
+                   std::to_string(whole->size()));
       ExpectError(cut, ImageErrorCode::kTruncated);
     }
   }
@@ -124,7 +145,8 @@ TEST(DecodeErrors, HugeDimensionsAreRefusedBeforeDecoding) {
   ExpectError(png, ImageErrorCode::kTooManyPixels, DecodeOptions{.max_pixels = 999999});
   ExpectError(png, ImageErrorCode::kTooManyPixels, DecodeOptions{.max_side = 999});
   ExpectError(png, ImageErrorCode::kTooManyBytes, DecodeOptions{.max_bytes = png.size() - 1});
-  auto ok = DecodeImageBytes(png, DecodeOptions{.max_bytes = png.size(), .max_pixels = 1000000, .max_side = 1000});
+  auto ok =
+      DecodeImageBytes(png, DecodeOptions{.max_bytes = png.size(), .max_pixels = 1000000, .max_side = 1000});
   ASSERT_TRUE(ok.ok()) << ok.error().message;
   EXPECT_TRUE(ok->empty());
 }

@@ -37,8 +37,8 @@ struct Homography {
     // Inverse by the adjugate; the common factor does not matter for a
     // projective map.
     Homography hm;
-    hm.inv = {e - f * h, c * h - b,     b * f - c * e,  //
-              f * g - d, a - c * g,     c * d - a * f,  //
+    hm.inv = {e - f * h,     c * h - b,     b * f - c * e,  //
+              f * g - d,     a - c * g,     c * d - a * f,  //
               d * h - e * g, b * g - a * h, a * e - b * d};
     return hm;
   }
@@ -90,7 +90,9 @@ std::string Pick(std::mt19937_64& rng, std::string_view alphabet, int n) {
   return s;
 }
 
-double Uniform(std::mt19937_64& rng, double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(rng); }
+double Uniform(std::mt19937_64& rng, double lo, double hi) {
+  return std::uniform_real_distribution<double>(lo, hi)(rng);
+}
 
 // Spreads sample i of count over [lo, hi].
 double Spread(int i, int count, double lo, double hi) {
@@ -104,7 +106,8 @@ QrMatrix Encode(const std::string& text) {
 }
 
 // One code in the middle of a scene, with a random rotation.
-Scene OneCode(const std::string& uri, std::mt19937_64& rng, double module_px, int width = 640, int height = 480) {
+Scene OneCode(const std::string& uri, std::mt19937_64& rng, double module_px, int width = 640,
+              int height = 480) {
   Scene s;
   s.width = width;
   s.height = height;
@@ -199,7 +202,8 @@ void GaussianBlur(GrayImage& img, double sigma) {
   for (int y = 0; y < h; ++y) {
     for (int x = 0; x < w; ++x) {
       double acc = 0;
-      for (int i = -r; i <= r; ++i) acc += k[i + r] * tmp[static_cast<size_t>(std::clamp(y + i, 0, h - 1)) * w + x];
+      for (int i = -r; i <= r; ++i)
+        acc += k[i + r] * tmp[static_cast<size_t>(std::clamp(y + i, 0, h - 1)) * w + x];
       img.at(x, y) = static_cast<uint8_t>(std::clamp(std::lround(acc), 0L, 255L));
     }
   }
@@ -230,8 +234,9 @@ void LightingGradient(GrayImage& img, double from, double to, double angle_deg) 
 }
 
 const std::vector<std::string>& DistortionNames() {
-  static const std::vector<std::string> kNames = {"rotation",    "scale",        "blur",  "noise",    "jpeg",
-                                                  "perspective", "low_contrast", "multi", "inverted", "phone"};
+  static const std::vector<std::string> kNames = {"rotation", "scale",       "blur",         "noise",
+                                                  "jpeg",     "perspective", "low_contrast", "multi",
+                                                  "inverted", "phone"};
   return kNames;
 }
 

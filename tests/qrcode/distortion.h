@@ -28,11 +28,11 @@ std::string SampleUri(uint64_t seed);
 
 // Where and how one code lands in a scene.
 struct Placement {
-  double cx = 0, cy = 0;     // centre, output pixels
-  double module_px = 4;      // size of one module before perspective
-  double angle_deg = 0;      // in-plane rotation, clockwise
-  double tilt_x = 0;         // perspective: -0.5..0.5, right edge shorter (>0) or longer (<0)
-  double tilt_y = 0;         // perspective: bottom edge shorter (>0) or longer (<0)
+  double cx = 0, cy = 0;  // centre, output pixels
+  double module_px = 4;   // size of one module before perspective
+  double angle_deg = 0;   // in-plane rotation, clockwise
+  double tilt_x = 0;      // perspective: -0.5..0.5, right edge shorter (>0) or longer (<0)
+  double tilt_y = 0;      // perspective: bottom edge shorter (>0) or longer (<0)
 };
 
 struct SceneCode {
@@ -43,11 +43,11 @@ struct SceneCode {
 struct Scene {
   int width = 640;
   int height = 480;
-  int margin = 4;           // quiet zone drawn around each code, modules
-  uint8_t dark = 20;        // dark module level
-  uint8_t light = 235;      // light module and quiet-zone level
-  uint8_t surround = 150;   // background outside the labels
-  bool inverted = false;    // swap dark and light inside the symbols
+  int margin = 4;          // quiet zone drawn around each code, modules
+  uint8_t dark = 20;       // dark module level
+  uint8_t light = 235;     // light module and quiet-zone level
+  uint8_t surround = 150;  // background outside the labels
+  bool inverted = false;   // swap dark and light inside the symbols
   std::vector<SceneCode> codes;
 };
 

@@ -6,6 +6,8 @@
 //
 // Floors sit somewhat below the rates measured when they were set (shown
 // beside each); each step of 10 % is one image of the 10 (more for multi).
+#include "tests/qrcode/distortion.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -14,7 +16,6 @@
 #include <vector>
 
 #include "qrcode/decode.h"
-#include "tests/qrcode/distortion.h"
 
 namespace traceledger::qrcode {
 namespace {
@@ -59,8 +60,8 @@ TEST_P(DistortionSuite, DecodeRateStaysAboveItsFloor) {
     testing::Score(sample, texts, tally);
     if (static_cast<size_t>(tally.found) - before < sample.expected.size()) {
       std::printf("  %-13s missed %zu of %zu (%s)\n", name.c_str(),
-                  sample.expected.size() - (static_cast<size_t>(tally.found) - before), sample.expected.size(),
-                  sample.params.c_str());
+                  sample.expected.size() - (static_cast<size_t>(tally.found) - before),
+                  sample.expected.size(), sample.params.c_str());
     }
   }
   std::printf("decode rate %-13s %5.1f%%  (%d of %d codes in %d images, %d wrong)\n", name.c_str(),

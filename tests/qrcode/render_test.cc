@@ -89,8 +89,10 @@ TEST(EncodeQr, RejectsEmptyInvalidAndOversizedText) {
   ASSERT_FALSE(empty.ok());
   EXPECT_EQ(empty.error().code, RenderErrorCode::kEmptyText);
 
-  for (std::string bad : {std::string("\xC3"), std::string("a\xFF" "b"), std::string("\xC0\xAF"),
-                          std::string("\xED\xA0\x80")}) {
+  for (std::string bad : {std::string("\xC3"),
+                          std::string("a\xFF"
+                                      "b"),
+                          std::string("\xC0\xAF"), std::string("\xED\xA0\x80")}) {
     auto r = EncodeQr(bad);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, RenderErrorCode::kBadText);
@@ -150,7 +152,8 @@ TEST(RenderPng, DecodesAndIsDeterministic) {
   EXPECT_EQ(Texts(DecodeImageBytes(*a)), std::vector<std::string>{uri});
   // The largest raster the options allow still encodes (long back-
   // references beyond deflate's 32 KiB window are not used).
-  auto big = RenderPng(std::string(1200, 'x'), ImageOptions{.ecc = EccLevel::kL, .module_px = 64, .margin = 8});
+  auto big =
+      RenderPng(std::string(1200, 'x'), ImageOptions{.ecc = EccLevel::kL, .module_px = 64, .margin = 8});
   ASSERT_TRUE(big.ok());
   auto loaded = LoadImageBytes(*big);
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
@@ -199,7 +202,8 @@ TEST(RenderSvg, OnePathThatRedrawsTheMatrix) {
   ASSERT_TRUE(svg.ok());
   const int n = m->size + 4;
   EXPECT_EQ(svg->rfind("<?xml", 0), 0u);
-  EXPECT_NE(svg->find("viewBox=\"0 0 " + std::to_string(n) + " " + std::to_string(n) + "\""), std::string::npos);
+  EXPECT_NE(svg->find("viewBox=\"0 0 " + std::to_string(n) + " " + std::to_string(n) + "\""),
+            std::string::npos);
   EXPECT_NE(svg->find("width=\"" + std::to_string(n * 5) + "\""), std::string::npos);
   size_t first = svg->find("<path");
   ASSERT_NE(first, std::string::npos);

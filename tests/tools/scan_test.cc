@@ -50,8 +50,9 @@ class ScanTest : public ::testing::Test {
     scene.width = 400 * static_cast<int>(texts.size());
     scene.height = 400;
     for (size_t i = 0; i < texts.size(); ++i) {
-      scene.codes.push_back({*qrcode::EncodeQr(texts[i]),
-                             qrcode::testing::Placement{.cx = 200.0 + 400.0 * static_cast<double>(i), .cy = 200}});
+      scene.codes.push_back(
+          {*qrcode::EncodeQr(texts[i]),
+           qrcode::testing::Placement{.cx = 200.0 + 400.0 * static_cast<double>(i), .cy = 200}});
     }
     return Write(name, qrcode::EncodeGrayPng(qrcode::testing::RenderScene(scene)));
   }
@@ -59,7 +60,8 @@ class ScanTest : public ::testing::Test {
   Scan Run(const std::string& args, const std::string& stdin_file = "/dev/null") {
     Scan s;
     std::string out = dir_ + "/.out", err = dir_ + "/.err";
-    std::string cmd = std::string(TRACELEDGER_TRACECTL) + " scan " + args + " <" + stdin_file + " >" + out + " 2>" + err;
+    std::string cmd =
+        std::string(TRACELEDGER_TRACECTL) + " scan " + args + " <" + stdin_file + " >" + out + " 2>" + err;
     int status = std::system(cmd.c_str());
     s.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     std::ifstream o(out), e(err);
@@ -89,14 +91,16 @@ TEST_F(ScanTest, EachBadImageGetsItsOwnTypedErrorAndTheRestAreScanned) {
   std::ifstream good_file(good, std::ios::binary);
   std::vector<uint8_t> png((std::istreambuf_iterator<char>(good_file)), {});
   std::string empty = Write("empty.png", {});
-  std::string cut = Write("cut.png", std::vector<uint8_t>(png.begin(), png.begin() + static_cast<long>(png.size() / 2)));
+  std::string cut =
+      Write("cut.png", std::vector<uint8_t>(png.begin(), png.begin() + static_cast<long>(png.size() / 2)));
   std::string text = Write("notes.txt", {'h', 'i', '\n'});
   std::string blank = Write("blank.png", qrcode::EncodeGrayPng(qrcode::GrayImage(64, 64, 255)));
   Scan s = Run(empty + " " + good + " " + cut + " " + text + " " + blank + " " + dir_ + "/missing.jpg");
   EXPECT_EQ(s.exit_code, kExitFailure);
   EXPECT_NE(s.out.find(good + ": 1 code\n  1  " + uri + "\n"), std::string::npos) << s.out;
   EXPECT_NE(s.out.find(blank + ": no QR code found\n"), std::string::npos) << s.out;
-  EXPECT_NE(s.err.find("tracectl: " + empty + ": the file is empty (0 bytes) [empty]"), std::string::npos) << s.err;
+  EXPECT_NE(s.err.find("tracectl: " + empty + ": the file is empty (0 bytes) [empty]"), std::string::npos)
+      << s.err;
   EXPECT_NE(s.err.find("tracectl: " + cut + ": truncated PNG"), std::string::npos) << s.err;
   EXPECT_NE(s.err.find("[truncated]"), std::string::npos) << s.err;
   EXPECT_NE(s.err.find("[not_an_image]"), std::string::npos) << s.err;
