@@ -323,14 +323,15 @@ GrayImage Normalized(const GrayImage& img) {
     if (y - r - 1 >= 0) add_row(y - r - 1, -1);
     const int64_t rows = std::min(h - 1, y + r) - std::max(0, y - r) + 1;
     int64_t sum = 0, sq = 0;
-    for (int x = 0; x <= std::min(r, w - 1); ++x)
-      sum += col_sum[static_cast<size_t>(x)], sq += col_sq[static_cast<size_t>(x)];
+    auto add_col = [&](int x, int sign) {
+      sum += sign * col_sum[static_cast<size_t>(x)];
+      sq += sign * col_sq[static_cast<size_t>(x)];
+    };
+    for (int x = 0; x <= std::min(r, w - 1); ++x) add_col(x, 1);
     for (int x = 0; x < w; ++x) {
-      if (x > 0 && x + r < w)
-        sum += col_sum[static_cast<size_t>(x + r)], sq += col_sq[static_cast<size_t>(x + r)];
-      if (x - r - 1 >= 0)
-        sum -= col_sum[static_cast<size_t>(x - r - 1)], sq -= col_sq[static_cast<size_t>(x - r - 1)];
-      const int64_t n = rows * (std::min(w - 1, x + r) - std::max(0, x - r) + 1);
+      if (x > 0 && x + r < w) add_col(x + r, 1);
+      if (x - r - 1 >= 0) add_col(x - r - 1, -1);
+      const auto n = static_cast<double>(rows * (std::min(w - 1, x + r) - std::max(0, x - r) + 1));
       const double mean = static_cast<double>(sum) / n;
       const double var = std::max(0.0, static_cast<double>(sq) / n - mean * mean);
       const double v = 128 + 60 * (img.at(x, y) - mean) / std::max(std::sqrt(var), 4.0);
