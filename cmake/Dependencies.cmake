@@ -3,6 +3,8 @@
 #   nlohmann-json3-dev libcli11-dev libgtest-dev
 #   libzxing-dev libstb-dev libcrypto++-dev libcpp-httplib-dev
 #   libqrencode-dev libpng-dev (the last two only for the rendering benchmark)
+# and, as programs, zbar-tools (zbarimg, the decoding benchmark's peer) and
+# poppler-utils (pdftoppm/pdfinfo/pdftotext, the PDF label-sheet test).
 # tools/install-deps.sh installs them.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SECP256K1 REQUIRED IMPORTED_TARGET libsecp256k1)

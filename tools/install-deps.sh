@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libgtest-dev
   libzxing-dev libstb-dev libcrypto++-dev libcpp-httplib-dev
   libqrencode-dev libpng-dev zbar-tools
+  poppler-utils
 )
 # npm (for test tooling) may come from Debian or with a NodeSource nodejs,
 # which conflicts with Debian's npm package: only ask for it when absent.
