@@ -1,14 +1,12 @@
-// Internal to qrcode/: the PNG writer behind RenderPng. A QR raster is
-// blocky (every module row repeats module_px times, every module spans
-// module_px pixels), so its deflate stream is built directly from that
-// structure — long back-references for the repeated rows, runs and
-// references to the previous module row for the rest — and entropy-coded
-// with one dynamic-Huffman block (RFC 1951 §3.2.7). That is several times
-// faster than a general-purpose compressor searching for the same matches,
-// at a similar size.
+// Internal to qrcode/: the PNG writer behind RenderPng, on zlib. A QR
+// raster is blocky: each module row repeats module_px times. Every repeated
+// pixel row is written with PNG's "Up" filter, which turns it into zeros,
+// and the stream is compressed with zlib's run-length strategy, so the
+// compressor never searches for matches the structure already gives away.
 #ifndef TRACELEDGER_QRCODE_QR_PNG_H_
 #define TRACELEDGER_QRCODE_QR_PNG_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -21,7 +19,7 @@ namespace traceledger::qrcode::internal {
 // 0 <= margin <= kMaxMargin.
 std::vector<uint8_t> EncodeQrPng(const QrMatrix& m, int px, int margin);
 
-// PNG chunk CRC (ISO 3309 / ITU-T V.42 CRC-32), shared with the decoder's
+// PNG chunk CRC (CRC-32 of ISO 3309), from zlib; shared with the decoder's
 // structure check.
 uint32_t Crc32(const uint8_t* data, size_t n);
 

@@ -6,6 +6,7 @@
 #include <ZXing/CharacterSet.h>
 #include <ZXing/MultiFormatWriter.h>
 #include <stb_image_write.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -18,6 +19,7 @@
 #include <fstream>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 
 #include "qrcode/qr_png.h"
 #include "util/thread_pool.h"
@@ -25,7 +27,6 @@
 // Part of libstb's exported implementation (stb_image_write.h uses it for
 // PNG IDAT data; we use it for PDF content streams) but not declared by the header: a zlib (RFC 1950) stream
 // of `data`, malloc'ed, or NULL on allocation failure.
-extern "C" unsigned char* stbi_zlib_compress(unsigned char* data, int data_len, int* out_len, int quality);
 
 namespace traceledger::qrcode {
 namespace {
@@ -527,18 +528,20 @@ RenderResult<std::string> RenderLabelSheetsPdf(std::span<const Label> labels, co
                    y_pt(b.caption_y) + " Td (" + PdfEscape(labels[i].caption) + ") Tj ET\n";
       }
     }
-    int z_len = 0;
-    unsigned char* z = stbi_zlib_compress(reinterpret_cast<unsigned char*>(content.data()),
-                                          static_cast<int>(content.size()), &z_len, 8);
-    if (z == nullptr) std::abort();  // out of memory
+    uLongf z_len = compressBound(static_cast<uLong>(content.size()));
+    std::string z(z_len, '\0');
+    if (compress2(reinterpret_cast<Bytef*>(z.data()), &z_len, reinterpret_cast<const Bytef*>(content.data()),
+                  static_cast<uLong>(content.size()), Z_BEST_COMPRESSION) != Z_OK) {
+      throw std::runtime_error("zlib: compress2 failed");
+    }
+    z.resize(z_len);
     begin_obj(4 + 2 * p);
     pdf += "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 " + Num(page_w) + " " + Num(page_h) +
            "] /Resources << /Font << /F1 3 0 R >> >> /Contents " + std::to_string(5 + 2 * p) +
            " 0 R >>\nendobj\n";
     begin_obj(5 + 2 * p);
     pdf += "<< /Length " + std::to_string(z_len) + " /Filter /FlateDecode >>\nstream\n";
-    pdf.append(reinterpret_cast<const char*>(z), static_cast<size_t>(z_len));
-    std::free(z);
+    pdf += z;
     pdf += "\nendstream\nendobj\n";
   }
   size_t xref_at = pdf.size();
