@@ -14,13 +14,15 @@
 #include "chain/merkle.h"
 #include "chain/store.h"
 #include "tests/chain/ct_vectors.h"
+#include "tests/chain/store_fixture.h"
 #include "util/encoding.h"
 #include "wallet/key.h"
 
 namespace traceledger::chain {
 namespace {
 
-namespace fs = std::filesystem;
+using testing::AppendBlocks;
+using testing::ScratchDir;
 
 Hash H(const char* hex) {
   std::optional<Hash> h = HashFromHex(hex);
@@ -405,52 +407,6 @@ TEST(ProofCorruptionTest, EveryCorruptedConsistencyProofIsRejected) {
 }
 
 // --- Proofs from the store's node hashes ------------------------------------
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string tmpl = "/tmp/tl-proof-XXXXXX";
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// Appends blocks of the given sizes of entries "e<index>" to `store`;
-// returns every leaf hash.
-std::vector<Hash> AppendBlocks(Store& store, const std::vector<uint32_t>& sizes, const wallet::SecretKey& key) {
-  std::vector<Hash> leaves;
-  MerkleFrontier frontier;
-  Hash prev{};
-  for (size_t b = 0; b < sizes.size(); ++b) {
-    std::vector<std::string> entries;
-    for (uint32_t k = 0; k < sizes[b]; ++k) {
-      entries.push_back("e" + std::to_string(leaves.size()));
-      leaves.push_back(LeafHash(entries.back()));
-      frontier.AppendLeaf(leaves.back());
-    }
-    BlockHeader h{.height = b,
-                  .prev_hash = prev,
-                  .tree_size = frontier.size(),
-                  .root = frontier.Root(),
-                  .timestamp_ms = 1000 * b,
-                  .record_count = sizes[b],
-                  .signer = key.Public().bytes()};
-    SignedBlock block = SignedBlock::Seal(h, key);
-    auto r = store.AppendBlock(block, entries, frontier, WriteSet(), /*sync=*/false);
-    EXPECT_TRUE(r.ok()) << r.error().message;
-    prev = h.ComputeHash();
-  }
-  return leaves;
-}
 
 const std::vector<uint32_t> kBlockSizes = {1, 3, 16, 2, 7, 40, 1, 30};  // 100 leaves
 
