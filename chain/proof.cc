@@ -130,17 +130,43 @@ ProofResult<Hash> LeafVectorSource::Node(unsigned level, uint64_t index) {
   return MerkleRootOfLeaves(leaves_.subspan(index * width, width));
 }
 
+StoreNodeSource::StoreNodeSource(const Store& store)
+    : store_(store), size_(store.tip() ? store.tip()->frontier.size() : 0) {}
+
+ProofResult<const StoreNodeSource::Tile*> StoreNodeSource::GetTile(unsigned level, uint64_t index) {
+  for (const Tile& t : tiles_) {
+    if (t.level == level && t.index == index) return &t;
+  }
+  constexpr uint64_t kTileWidth = uint64_t{1} << kNodeLevelStride;
+  constexpr size_t kCachedTiles = 32;
+  const uint64_t first = index * kTileWidth;
+  const uint64_t available = size_ >> level;
+  if (first >= available) return Error(ProofErrorCode::kStore, "node beyond the log");
+  auto read = store_.GetNodes(level, first, std::min(kTileWidth, available - first));
+  if (!read.ok()) return Error(ProofErrorCode::kStore, read.error().message);
+  if (tiles_.size() == kCachedTiles) tiles_.erase(tiles_.begin());
+  tiles_.push_back(Tile{level, index, std::move(read).value()});
+  return &tiles_.back();
+}
+
 ProofResult<Hash> StoreNodeSource::Node(unsigned level, uint64_t index) {
   const unsigned stored = level - level % kNodeLevelStride;
   const unsigned up = level - stored;
-  auto read = store_.GetNodes(stored, index << up, uint64_t{1} << up);
-  if (!read.ok()) return Error(ProofErrorCode::kStore, read.error().message);
-  scratch_ = std::move(read).value();
-  // Combine pairwise, level by level, in place.
-  for (size_t width = scratch_.size(); width > 1; width /= 2) {
-    for (size_t i = 0; i < width / 2; ++i) scratch_[i] = NodeHash(scratch_[2 * i], scratch_[2 * i + 1]);
+  const uint64_t first = index << up;
+  auto tile = GetTile(stored, first >> kNodeLevelStride);
+  if (!tile.ok()) return tile.error();
+  const std::vector<Hash>& hashes = (*tile)->hashes;
+  const size_t offset = first & ((uint64_t{1} << kNodeLevelStride) - 1);
+  const size_t width = size_t{1} << up;
+  if (offset + width > hashes.size()) return Error(ProofErrorCode::kStore, "node beyond the log");
+  // Combine pairwise, level by level.
+  std::array<Hash, size_t{1} << (kNodeLevelStride - 1)> work;
+  if (width == 1) return hashes[offset];
+  for (size_t i = 0; i < width / 2; ++i) work[i] = NodeHash(hashes[offset + 2 * i], hashes[offset + 2 * i + 1]);
+  for (size_t w = width / 2; w > 1; w /= 2) {
+    for (size_t i = 0; i < w / 2; ++i) work[i] = NodeHash(work[2 * i], work[2 * i + 1]);
   }
-  return scratch_[0];
+  return work[0];
 }
 
 ProofResult<Hash> RootAt(NodeSource& nodes, uint64_t size) {

@@ -69,15 +69,28 @@ class LeafVectorSource : public NodeSource {
 };
 
 // Nodes read from the store's node hashes (levels 0, 4, 8, ...), combining
-// at most 8 stored hashes per node. Not thread-safe; make one per thread.
+// at most 8 stored hashes per node. Reads whole tiles (the 16 consecutive
+// stored hashes of a level that one node at the next stored level covers,
+// or fewer at the right edge) and keeps the last few, so a proof costs
+// about one read per 4 tree levels. Serves the log as of construction (the
+// store's tip then); nodes are write-once, so later appends do not matter.
+// Not thread-safe; make one per thread.
 class StoreNodeSource : public NodeSource {
  public:
-  explicit StoreNodeSource(const Store& store) : store_(store) {}
+  explicit StoreNodeSource(const Store& store);
   ProofResult<Hash> Node(unsigned level, uint64_t index) override;
 
  private:
+  struct Tile {
+    unsigned level;
+    uint64_t index;
+    std::vector<Hash> hashes;
+  };
+  ProofResult<const Tile*> GetTile(unsigned level, uint64_t index);
+
   const Store& store_;
-  std::vector<Hash> scratch_;
+  uint64_t size_;
+  std::vector<Tile> tiles_;  // most recently read, at most kCachedTiles
 };
 
 // MTH(D[0:size]) (EmptyRoot() for 0).
