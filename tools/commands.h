@@ -25,6 +25,10 @@ struct CommandContext {
   std::function<int()>& action;
 };
 
+// checkpoint sign|show|witness, proof inclusion|consistency, verify-proof
+// (tools/cmd_proof.cc).
+void AddProofCommands(CLI::App& app, CommandContext& ctx);
+
 }  // namespace traceledger::tools
 
 #endif  // TRACELEDGER_TOOLS_COMMANDS_H_
