@@ -35,10 +35,11 @@ class ScratchDir {
   std::string path_;
 };
 
-// Appends blocks of the given sizes of entries "e<index>" to `store`,
-// extending its tip; returns the leaf hashes of the entries it added.
+// Appends blocks of the given sizes of entries "<prefix><index>" to
+// `store`, extending its tip; returns the leaf hashes of the entries it
+// added. Two stores given the same calls hold the same log.
 inline std::vector<Hash> AppendBlocks(Store& store, const std::vector<uint32_t>& sizes,
-                                      const wallet::SecretKey& key) {
+                                      const wallet::SecretKey& key, const std::string& prefix = "e") {
   std::vector<Hash> leaves;
   auto tip = store.tip();
   MerkleFrontier frontier = tip ? tip->frontier : MerkleFrontier();
@@ -47,7 +48,7 @@ inline std::vector<Hash> AppendBlocks(Store& store, const std::vector<uint32_t>&
   for (uint32_t count : sizes) {
     std::vector<std::string> entries;
     for (uint32_t k = 0; k < count; ++k) {
-      entries.push_back("e" + std::to_string(frontier.size()));
+      entries.push_back(prefix + std::to_string(frontier.size()));
       leaves.push_back(LeafHash(entries.back()));
       frontier.AppendLeaf(leaves.back());
     }
