@@ -125,7 +125,8 @@ WitnessOutcome CheckpointPublisher::Ask(const WitnessEndpoint& w, const chain::S
       return out;
     }
     for (const auto& line : *lines) {
-      if (line.name == w.name && line.key_id == chain::CosignatureKeyId(w.name, w.key)) cosignatures.push_back(line);
+      if (line.name == w.name && line.key_id == chain::CosignatureKeyId(w.name, w.key))
+        cosignatures.push_back(line);
     }
     known_size_[w.name] = cp.checkpoint.size;
     out.cosigned = true;

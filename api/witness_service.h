@@ -98,11 +98,11 @@ class CheckpointPublisher {
   chain::CheckpointSigner& signer_;
   PublisherOptions options_;
   chain::WitnessPolicy policy_;
-  std::mutex publish_mu_;                      // serializes PublishOnce
+  std::mutex publish_mu_;                       // serializes PublishOnce
   std::map<std::string, uint64_t> known_size_;  // per witness; GUARDED_BY(publish_mu_)
   mutable std::mutex mu_;
   std::condition_variable wake_;
-  bool stopping_ = false;  // GUARDED_BY(mu_)
+  bool stopping_ = false;                                        // GUARDED_BY(mu_)
   std::optional<Result<PublishReport, chain::NoteError>> last_;  // GUARDED_BY(mu_)
   std::thread thread_;
 };

@@ -120,7 +120,8 @@ std::string SignedNote::Serialize() const {
 }
 
 NoteResult<SignedNote> SignedNote::Parse(std::string_view bytes) {
-  if (bytes.size() > kMaxNoteBytes) return Malformed("note larger than " + std::to_string(kMaxNoteBytes) + " bytes");
+  if (bytes.size() > kMaxNoteBytes)
+    return Malformed("note larger than " + std::to_string(kMaxNoteBytes) + " bytes");
   if (auto bad = CheckText(bytes)) return Malformed(*bad);
   if (bytes.empty() || bytes.back() != '\n') return Malformed("note does not end with a newline");
   // The text ends at the last blank line; signature lines follow it.
@@ -137,7 +138,8 @@ NoteResult<SignedNote> SignedNote::Parse(std::string_view bytes) {
     const size_t nl = rest.find('\n');
     std::string_view line = rest.substr(0, nl);
     rest.remove_prefix(nl + 1);
-    if (!line.starts_with(kEmDashSpace)) return Malformed(where + " does not start with an em dash and a space");
+    if (!line.starts_with(kEmDashSpace))
+      return Malformed(where + " does not start with an em dash and a space");
     line.remove_prefix(kEmDashSpace.size());
     const size_t space = line.rfind(' ');
     if (space == std::string_view::npos) return Malformed(where + " has no signature");
@@ -193,7 +195,8 @@ NoteResult<Checkpoint> Checkpoint::Parse(std::string_view text) {
   }
   std::memcpy(c.root.data(), root->data(), c.root.size());
   for (size_t i = 3; i < lines.size(); ++i) {
-    if (lines[i].empty()) return Malformed("checkpoint line " + std::to_string(i + 1) + ": empty extension line");
+    if (lines[i].empty())
+      return Malformed("checkpoint line " + std::to_string(i + 1) + ": empty extension line");
     c.extensions.emplace_back(lines[i]);
   }
   return c;
@@ -217,12 +220,13 @@ NoteResult<void> VerifyNote(const SignedNote& note, std::string_view name, const
     if (s.name != name || s.key_id != key_id) continue;
     found = true;
     if (s.signature.size() != 64 || !key.Verify(NoteDigest(note.text), Bytes(s.signature))) {
-      return NoteError{NoteErrorCode::kBadSignature, "the signature of " + std::string(name) + " does not verify"};
+      return NoteError{NoteErrorCode::kBadSignature,
+                       "the signature of " + std::string(name) + " does not verify"};
     }
   }
   if (!found) {
-    return NoteError{NoteErrorCode::kNoSignature, "no signature line from " + std::string(name) + " with key " +
-                                                      key.KeyId()};
+    return NoteError{NoteErrorCode::kNoSignature,
+                     "no signature line from " + std::string(name) + " with key " + key.KeyId()};
   }
   return {};
 }
@@ -232,8 +236,8 @@ NoteResult<Checkpoint> OpenCheckpoint(const SignedNote& note, const wallet::Publ
   auto checkpoint = Checkpoint::Parse(note.text);
   if (!checkpoint.ok()) return checkpoint.error();
   if (!expected_origin.empty() && checkpoint->origin != expected_origin) {
-    return NoteError{NoteErrorCode::kOriginMismatch,
-                     "checkpoint of log " + checkpoint->origin + ", expected " + std::string(expected_origin)};
+    return NoteError{NoteErrorCode::kOriginMismatch, "checkpoint of log " + checkpoint->origin +
+                                                         ", expected " + std::string(expected_origin)};
   }
   auto verified = VerifyNote(note, checkpoint->origin, log_key);
   if (!verified.ok()) return verified.error();
@@ -302,7 +306,8 @@ NoteResult<StoredCheckpoint> CheckpointSigner::SignCurrent() {
   if (last->has_value()) {
     auto prev = StoredCheckpoint::Decode((*last)->second);
     if (!prev.ok()) {
-      return NoteError{NoteErrorCode::kInconsistent, "the last checkpoint does not verify: " + prev.error().message};
+      return NoteError{NoteErrorCode::kInconsistent,
+                       "the last checkpoint does not verify: " + prev.error().message};
     }
     const Checkpoint& p = prev->checkpoint;
     if (p.origin != origin_) {
@@ -310,13 +315,13 @@ NoteResult<StoredCheckpoint> CheckpointSigner::SignCurrent() {
                        "the last checkpoint is of log " + p.origin + ", not " + origin_};
     }
     if (p.size != (*last)->first || p.size > size) {
-      return NoteError{NoteErrorCode::kInconsistent, "the last checkpoint has size " + std::to_string(p.size) +
-                                                         ", the log " + std::to_string(size)};
+      return NoteError{
+          NoteErrorCode::kInconsistent,
+          "the last checkpoint has size " + std::to_string(p.size) + ", the log " + std::to_string(size)};
     }
     if (p.size == size) {
       if (p.root != root) {
-        return NoteError{NoteErrorCode::kInconsistent,
-                         "the last checkpoint has this size with another root"};
+        return NoteError{NoteErrorCode::kInconsistent, "the last checkpoint has this size with another root"};
       }
       return std::move(prev).value();
     }

@@ -162,7 +162,8 @@ ProofResult<Hash> StoreNodeSource::Node(unsigned level, uint64_t index) {
   // Combine pairwise, level by level.
   std::array<Hash, size_t{1} << (kNodeLevelStride - 1)> work;
   if (width == 1) return hashes[offset];
-  for (size_t i = 0; i < width / 2; ++i) work[i] = NodeHash(hashes[offset + 2 * i], hashes[offset + 2 * i + 1]);
+  for (size_t i = 0; i < width / 2; ++i)
+    work[i] = NodeHash(hashes[offset + 2 * i], hashes[offset + 2 * i + 1]);
   for (size_t w = width / 2; w > 1; w /= 2) {
     for (size_t i = 0; i < w / 2; ++i) work[i] = NodeHash(work[2 * i], work[2 * i + 1]);
   }

@@ -397,7 +397,8 @@ StoreResult<std::optional<std::pair<uint64_t, std::string>>> Store::LastCheckpoi
   std::string_view key = ToView(it->key());
   if (key.empty() || key[0] != kCheckpointPrefix) return Found();
   if (key.size() != 9) {
-    return StoreError{StoreErrorCode::kCorruption, "checkpoint key of " + std::to_string(key.size()) + " bytes"};
+    return StoreError{StoreErrorCode::kCorruption,
+                      "checkpoint key of " + std::to_string(key.size()) + " bytes"};
   }
   uint64_t size = GetBigEndian64(reinterpret_cast<const uint8_t*>(key.data() + 1));
   return Found(std::pair{size, std::string(ToView(it->value()))});

@@ -27,7 +27,9 @@ std::array<uint8_t, 32> CosignatureDigest(uint64_t timestamp, std::string_view t
   return wallet::TaggedHash(kCosignatureType, Bytes(CosignatureMessage(timestamp, text)));
 }
 
-WitnessError Err(WitnessErrorCode code, std::string message) { return WitnessError{code, std::move(message), 0}; }
+WitnessError Err(WitnessErrorCode code, std::string message) {
+  return WitnessError{code, std::move(message), 0};
+}
 
 std::optional<uint64_t> ParseDecimal(std::string_view s) {
   if (s.empty() || (s.size() > 1 && s[0] == '0')) return std::nullopt;
@@ -102,21 +104,25 @@ NoteSignature Cosign(std::string_view name, const wallet::SecretKey& key, std::s
   std::string bytes(8, '\0');
   PutBigEndian64(timestamp, reinterpret_cast<uint8_t*>(bytes.data()));
   bytes.append(sig.begin(), sig.end());
-  return NoteSignature{.name = std::string(name), .key_id = CosignatureKeyId(name, key.Public()), .signature = bytes};
+  return NoteSignature{
+      .name = std::string(name), .key_id = CosignatureKeyId(name, key.Public()), .signature = bytes};
 }
 
-NoteResult<uint64_t> VerifyCosignature(const SignedNote& note, std::string_view name, const wallet::PublicKey& key) {
+NoteResult<uint64_t> VerifyCosignature(const SignedNote& note, std::string_view name,
+                                       const wallet::PublicKey& key) {
   const uint32_t key_id = CosignatureKeyId(name, key);
   std::optional<uint64_t> timestamp;
   for (const auto& s : note.signatures) {
     if (s.name != name || s.key_id != key_id) continue;
     if (s.signature.size() != 8 + 64) {
-      return NoteError{NoteErrorCode::kBadSignature, "cosignature of " + std::string(name) + " is not 72 bytes"};
+      return NoteError{NoteErrorCode::kBadSignature,
+                       "cosignature of " + std::string(name) + " is not 72 bytes"};
     }
     const uint64_t t = GetBigEndian64(reinterpret_cast<const uint8_t*>(s.signature.data()));
     if (t > (uint64_t{1} << 63) - 1 ||
         !key.Verify(CosignatureDigest(t, note.text), Bytes(std::string_view(s.signature).substr(8)))) {
-      return NoteError{NoteErrorCode::kBadSignature, "cosignature of " + std::string(name) + " does not verify"};
+      return NoteError{NoteErrorCode::kBadSignature,
+                       "cosignature of " + std::string(name) + " does not verify"};
     }
     timestamp = t;
   }
@@ -164,9 +170,9 @@ std::string_view WitnessErrorCodeName(WitnessErrorCode code) {
 Result<std::unique_ptr<Witness>, WitnessError> Witness::Open(WitnessOptions options, wallet::SecretKey key) {
   if (!options.clock_s) {
     options.clock_s = [] {
-      return static_cast<uint64_t>(
-          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-              .count());
+      return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
     };
   }
   std::unique_ptr<Witness> w(new Witness(std::move(options), std::move(key)));
@@ -220,7 +226,8 @@ Result<void, WitnessError> Witness::Persist(const std::map<std::string, Witnesse
   }
   if (fault("persist:temp-synced")) return Err(WitnessErrorCode::kIo, "injected failure before rename");
   if (::rename(temp.c_str(), path.c_str()) != 0) return Err(WitnessErrorCode::kIo, Errno("rename " + temp));
-  if (fault("persist:renamed")) return Err(WitnessErrorCode::kIo, "injected failure before the directory sync");
+  if (fault("persist:renamed"))
+    return Err(WitnessErrorCode::kIo, "injected failure before the directory sync");
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return Err(WitnessErrorCode::kIo, Errno("open " + dir));
   const bool synced = ::fsync(dfd) == 0;
@@ -242,12 +249,14 @@ Result<std::string, WitnessError> Witness::AddCheckpoint(std::string_view body) 
   std::vector<Hash> proof;
   for (;;) {
     const size_t nl = rest.find('\n');
-    if (nl == std::string_view::npos) return Err(WitnessErrorCode::kMalformed, "no blank line before the checkpoint");
+    if (nl == std::string_view::npos)
+      return Err(WitnessErrorCode::kMalformed, "no blank line before the checkpoint");
     std::string_view line = rest.substr(0, nl);
     rest.remove_prefix(nl + 1);
     if (line.empty()) break;
     if (proof.size() == kMaxProofLines) {
-      return Err(WitnessErrorCode::kMalformed, "more than " + std::to_string(kMaxProofLines) + " proof lines");
+      return Err(WitnessErrorCode::kMalformed,
+                 "more than " + std::to_string(kMaxProofLines) + " proof lines");
     }
     auto hash = Base64Decode(line);
     if (!hash || hash->size() != 32) {
@@ -271,30 +280,31 @@ Result<std::string, WitnessError> Witness::AddCheckpoint(std::string_view body) 
   if (!trusted) return Err(WitnessErrorCode::kBadSignature, "no trusted key of " + c.origin + " signed it");
   if (*old_size > c.size) {
     return Err(WitnessErrorCode::kOldSizeTooLarge, "old size " + std::to_string(*old_size) +
-                                                       " is above the checkpoint's size " + std::to_string(c.size));
+                                                       " is above the checkpoint's size " +
+                                                       std::to_string(c.size));
   }
 
   std::lock_guard<std::mutex> lock(mu_);
   WitnessedState known;
   if (auto it = state_.find(c.origin); it != state_.end()) known = it->second;
   if (*old_size != known.size) {
-    WitnessError e = Err(WitnessErrorCode::kConflict, "old size " + std::to_string(*old_size) +
-                                                          " is not the last cosigned size " +
-                                                          std::to_string(known.size));
+    WitnessError e =
+        Err(WitnessErrorCode::kConflict, "old size " + std::to_string(*old_size) +
+                                             " is not the last cosigned size " + std::to_string(known.size));
     e.known_size = known.size;
     return e;
   }
   if (*old_size == c.size && known.size > 0 && known.root != c.root) {
-    WitnessError e = Err(WitnessErrorCode::kConflict, "size " + std::to_string(c.size) +
-                                                          " was cosigned with another root");
+    WitnessError e = Err(WitnessErrorCode::kConflict,
+                         "size " + std::to_string(c.size) + " was cosigned with another root");
     e.known_size = known.size;
     return e;
   }
   auto consistent = VerifyConsistency(known.size, c.size, known.root, c.root, proof);
   if (!consistent.ok()) {
     return Err(WitnessErrorCode::kBadProof, "consistency proof from " + std::to_string(known.size) + ": " +
-                                                std::string(ProofErrorCodeName(consistent.error().code)) + ": " +
-                                                consistent.error().message);
+                                                std::string(ProofErrorCodeName(consistent.error().code)) +
+                                                ": " + consistent.error().message);
   }
   // Persist first: a cosignature is only ever returned for a durable state.
   std::map<std::string, WitnessedState> next = state_;
@@ -305,7 +315,8 @@ Result<std::string, WitnessError> Witness::AddCheckpoint(std::string_view body) 
   return Cosign(options_.name, key_, note->text, options_.clock_s()).Line();
 }
 
-std::string AddCheckpointBody(uint64_t old_size, const std::vector<Hash>& proof, const SignedNote& checkpoint) {
+std::string AddCheckpointBody(uint64_t old_size, const std::vector<Hash>& proof,
+                              const SignedNote& checkpoint) {
   std::string body = "old " + std::to_string(old_size) + "\n";
   for (const Hash& h : proof) body += Base64Encode(h) + "\n";
   return body + "\n" + checkpoint.Serialize();

@@ -72,14 +72,14 @@ QuorumReport CountCosignatures(const SignedNote& note, const WitnessPolicy& poli
 // ---- The witness ----------------------------------------------------------
 
 enum class WitnessErrorCode {
-  kMalformed,       // 400: the body is not old-size line, proof lines, blank line, checkpoint
-  kOldSizeTooLarge, // 400: old size above the checkpoint's size
-  kUnknownLog,      // 404: the origin is not one this witness follows
-  kBadSignature,    // 403: no trusted log key signed the checkpoint
-  kConflict,        // 409: old size is not the last cosigned size (known_size says which),
-                    //      or the same size with another root
-  kBadProof,        // 422: the consistency proof does not verify
-  kIo,              // 500: the state could not be persisted; nothing was cosigned
+  kMalformed,        // 400: the body is not old-size line, proof lines, blank line, checkpoint
+  kOldSizeTooLarge,  // 400: old size above the checkpoint's size
+  kUnknownLog,       // 404: the origin is not one this witness follows
+  kBadSignature,     // 403: no trusted log key signed the checkpoint
+  kConflict,         // 409: old size is not the last cosigned size (known_size says which),
+                     //      or the same size with another root
+  kBadProof,         // 422: the consistency proof does not verify
+  kIo,               // 500: the state could not be persisted; nothing was cosigned
 };
 
 std::string_view WitnessErrorCodeName(WitnessErrorCode code);
@@ -119,7 +119,7 @@ class Witness {
   // be read or does not parse: a witness that lost its state must not
   // start, or it could cosign a fork.
   [[nodiscard]] static Result<std::unique_ptr<Witness>, WitnessError> Open(WitnessOptions options,
-                                                                          wallet::SecretKey key);
+                                                                           wallet::SecretKey key);
 
   // Handles a tlog-witness add-checkpoint request body. Returns the
   // response body (one cosignature line) or the error the protocol
@@ -131,7 +131,8 @@ class Witness {
   const wallet::PublicKey& public_key() const { return key_.Public(); }
 
  private:
-  Witness(WitnessOptions options, wallet::SecretKey key) : options_(std::move(options)), key_(std::move(key)) {}
+  Witness(WitnessOptions options, wallet::SecretKey key)
+      : options_(std::move(options)), key_(std::move(key)) {}
   Result<void, WitnessError> Persist(const std::map<std::string, WitnessedState>& state);
 
   WitnessOptions options_;
@@ -142,7 +143,8 @@ class Witness {
 
 // The add-checkpoint request body for a checkpoint and a consistency proof
 // from old_size.
-std::string AddCheckpointBody(uint64_t old_size, const std::vector<Hash>& proof, const SignedNote& checkpoint);
+std::string AddCheckpointBody(uint64_t old_size, const std::vector<Hash>& proof,
+                              const SignedNote& checkpoint);
 
 // Parses a witness's 200 response: its signature lines.
 [[nodiscard]] NoteResult<std::vector<NoteSignature>> ParseSignatureLines(std::string_view body);

@@ -259,8 +259,8 @@ class Auditor {
         return false;
       }
       if (!problem && k < expected.size()) {
-        problem = "node hash at level " + std::to_string(level) + " index " + std::to_string(expected[k].index) +
-                  " is missing";
+        problem = "node hash at level " + std::to_string(level) + " index " +
+                  std::to_string(expected[k].index) + " is missing";
       }
       if (problem) {
         Failed(expected[std::min(k, expected.size() - 1)].height, *problem);
@@ -350,7 +350,8 @@ class Auditor {
         {"", [](char c) { return c == 'B'; }, {}},
         {"C", [](char c) { return c == 'E' || c == 'H' || c == 'K' || c == 'M' || (c >= 'a' && c <= 'z'); },
          size > 0 ? chain::Store::EntryKey(0) : std::string()},
-        {chain::Store::EntryKey(size), [](char c) { return c == 'H' || c == 'K' || c == 'M' || (c >= 'a' && c <= 'z'); },
+        {chain::Store::EntryKey(size),
+         [](char c) { return c == 'H' || c == 'K' || c == 'M' || (c >= 'a' && c <= 'z'); },
          {}},
         {"H", after_nodes, size > 0 ? chain::Store::NodeKey(0, 0) : std::string()},
     };

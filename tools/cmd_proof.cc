@@ -47,7 +47,8 @@ wallet::PublicKey ParsePublicKeyArg(const std::string& flag, const std::string& 
   if (auto pk = wallet::PublicKey::FromHex(text)) return *pk;
   auto from_file = wallet::ReadKeystorePublicKey(text);
   if (from_file.ok()) return *from_file;
-  throw CliError(kExitUsage, flag + ": \"" + text + "\" is neither 64 hex digits of a public key nor a keystore file");
+  throw CliError(kExitUsage,
+                 flag + ": \"" + text + "\" is neither 64 hex digits of a public key nor a keystore file");
 }
 
 void WriteOutput(const std::string& out, const std::string& text) {
@@ -75,7 +76,8 @@ chain::StoredCheckpoint StoredAt(const chain::Store& store, uint64_t size) {
                                       " is stored (tracectl checkpoint show lists the latest)");
   }
   auto stored = chain::StoredCheckpoint::Decode(**value);
-  if (!stored.ok()) throw CliError(kExitFailure, "stored checkpoint " + std::to_string(size) + ": " + stored.error().message);
+  if (!stored.ok())
+    throw CliError(kExitFailure, "stored checkpoint " + std::to_string(size) + ": " + stored.error().message);
   return std::move(stored).value();
 }
 
@@ -91,7 +93,8 @@ chain::StoredCheckpoint LatestStored(const chain::Store& store) {
 chain::SignedNote NoteFromFile(const std::string& path) {
   auto note = chain::SignedNote::Parse(ReadFileOrThrow(path));
   if (!note.ok()) throw CliError(kExitUsage, path + ": " + note.error().message);
-  if (auto c = chain::Checkpoint::Parse(note->text); !c.ok()) throw CliError(kExitUsage, path + ": " + c.error().message);
+  if (auto c = chain::Checkpoint::Parse(note->text); !c.ok())
+    throw CliError(kExitUsage, path + ": " + c.error().message);
   return std::move(note).value();
 }
 
@@ -99,7 +102,8 @@ uint64_t NoteSize(const chain::SignedNote& note) { return chain::Checkpoint::Par
 
 // The checkpoint a proof is made against: a file, a stored size, or the
 // latest stored one.
-chain::SignedNote ChooseCheckpoint(const chain::Store& store, const std::string& file, std::optional<uint64_t> size) {
+chain::SignedNote ChooseCheckpoint(const chain::Store& store, const std::string& file,
+                                   std::optional<uint64_t> size) {
   if (!file.empty()) return NoteFromFile(file);
   if (size) return StoredAt(store, *size).note;
   return LatestStored(store).note;
@@ -120,7 +124,8 @@ WitnessConfig LoadWitnessConfig(const std::string& path) {
     throw CliError(kExitUsage, path + ": needs a \"witnesses\" array");
   }
   if (j.contains("quorum")) {
-    if (!j["quorum"].is_number_unsigned()) throw CliError(kExitUsage, path + ": quorum must be a non-negative integer");
+    if (!j["quorum"].is_number_unsigned())
+      throw CliError(kExitUsage, path + ": quorum must be a non-negative integer");
     config.quorum = j["quorum"].get<size_t>();
   }
   size_t i = 0;
@@ -144,7 +149,8 @@ WitnessConfig LoadWitnessConfig(const std::string& path) {
 // "NAME=PUBKEY" from --witness.
 chain::WitnessKey ParseWitnessKey(const std::string& text) {
   const size_t eq = text.rfind('=');
-  if (eq == std::string::npos || eq == 0) throw CliError(kExitUsage, "--witness: \"" + text + "\" is not NAME=PUBLIC_KEY");
+  if (eq == std::string::npos || eq == 0)
+    throw CliError(kExitUsage, "--witness: \"" + text + "\" is not NAME=PUBLIC_KEY");
   return chain::WitnessKey{text.substr(0, eq), ParsePublicKeyArg("--witness", text.substr(eq + 1))};
 }
 
@@ -179,7 +185,8 @@ int RunCheckpointSign(const GlobalFlags& g, const ProofFlags& f) {
 
 int RunCheckpointShow(const GlobalFlags& g, const ProofFlags& f) {
   auto ledger = OpenLedger(DataDir{g.data}, /*with_signer=*/false, g.passphrase_file);
-  const chain::StoredCheckpoint cp = f.size ? StoredAt(ledger->store(), *f.size) : LatestStored(ledger->store());
+  const chain::StoredCheckpoint cp =
+      f.size ? StoredAt(ledger->store(), *f.size) : LatestStored(ledger->store());
   Json out = DescribeCheckpoint(cp);
   std::string path = f.witnesses_file.empty() ? DataDir{g.data}.root + "/witnesses.json" : f.witnesses_file;
   if (!f.witnesses_file.empty() || std::filesystem::exists(path)) {
@@ -197,26 +204,29 @@ int RunCheckpointShow(const GlobalFlags& g, const ProofFlags& f) {
     std::cout << cp.note.Serialize();
     if (out.contains("witnessed")) {
       std::cerr << "cosigned by " << out["cosigned_by"].size() << " of the configured witnesses; "
-                << (out["witnessed"].get<bool>() ? "witnessed" : "not witnessed") << " (quorum " << out["quorum"]
-                << ")\n";
+                << (out["witnessed"].get<bool>() ? "witnessed" : "not witnessed") << " (quorum "
+                << out["quorum"] << ")\n";
     }
   }
   return kExitOk;
 }
 
 int RunCheckpointWitness(const GlobalFlags& g, const ProofFlags& f) {
-  const std::string path = f.witnesses_file.empty() ? DataDir{g.data}.root + "/witnesses.json" : f.witnesses_file;
+  const std::string path =
+      f.witnesses_file.empty() ? DataDir{g.data}.root + "/witnesses.json" : f.witnesses_file;
   WitnessConfig config = LoadWitnessConfig(path);
   if (f.quorum) config.quorum = *f.quorum;
   if (config.witnesses.empty()) throw CliError(kExitUsage, path + ": no witnesses configured");
   auto ledger = OpenLedger(DataDir{g.data}, /*with_signer=*/true, g.passphrase_file);
   chain::CheckpointSigner signer = MakeSigner(*ledger, g, f.origin);
   api::CheckpointPublisher publisher(
-      ledger->store(), signer, api::PublisherOptions{.witnesses = config.witnesses, .quorum = config.quorum, .client = {}});
+      ledger->store(), signer,
+      api::PublisherOptions{.witnesses = config.witnesses, .quorum = config.quorum, .client = {}});
   auto report = publisher.PublishOnce();
   if (!report.ok()) {
     const int code = report.error().code == chain::NoteErrorCode::kStore ? kExitFailure : kExitRejected;
-    throw CliError(code, std::string(chain::NoteErrorCodeName(report.error().code)) + ": " + report.error().message);
+    throw CliError(
+        code, std::string(chain::NoteErrorCodeName(report.error().code)) + ": " + report.error().message);
   }
   Json witnesses = Json::array();
   for (const auto& w : report->witnesses) {
@@ -234,8 +244,8 @@ int RunCheckpointWitness(const GlobalFlags& g, const ProofFlags& f) {
     for (const auto& w : report->witnesses) {
       std::cerr << "  " << w.name << ": " << (w.cosigned ? "cosigned" : "not cosigned: " + w.error) << "\n";
     }
-    std::cerr << (report->quorum.witnessed ? "witnessed" : "NOT witnessed") << ": " << report->quorum.distinct_keys
-              << " distinct witness keys, quorum " << config.quorum << "\n";
+    std::cerr << (report->quorum.witnessed ? "witnessed" : "NOT witnessed") << ": "
+              << report->quorum.distinct_keys << " distinct witness keys, quorum " << config.quorum << "\n";
   }
   return report->quorum.witnessed ? kExitOk : kExitRejected;
 }
@@ -243,8 +253,10 @@ int RunCheckpointWitness(const GlobalFlags& g, const ProofFlags& f) {
 // ---- proofs -----------------------------------------------------------------
 
 int RunProofInclusion(const GlobalFlags& g, const ProofFlags& f) {
-  if (f.record.empty() == !f.index.has_value()) throw CliError(kExitUsage, "give exactly one of --record and --index");
-  if (!f.checkpoint_file.empty() && f.size) throw CliError(kExitUsage, "give at most one of --size and --checkpoint");
+  if (f.record.empty() == !f.index.has_value())
+    throw CliError(kExitUsage, "give exactly one of --record and --index");
+  if (!f.checkpoint_file.empty() && f.size)
+    throw CliError(kExitUsage, "give at most one of --size and --checkpoint");
   auto ledger = OpenLedger(DataDir{g.data}, /*with_signer=*/false, g.passphrase_file);
   uint64_t index = 0;
   if (f.index) {
@@ -265,11 +277,12 @@ int RunProofInclusion(const GlobalFlags& g, const ProofFlags& f) {
                                       std::to_string(log_size));
   }
   if (index >= size) {
-    throw CliError(kExitRejected, "index " + std::to_string(index) + " is not in the checkpoint's tree of size " +
-                                      std::to_string(size));
+    throw CliError(kExitRejected, "index " + std::to_string(index) +
+                                      " is not in the checkpoint's tree of size " + std::to_string(size));
   }
   auto entry = ledger->store().GetEntry(index);
-  if (!entry.ok() || !entry->has_value()) throw CliError(kExitFailure, "entry " + std::to_string(index) + " is unreadable");
+  if (!entry.ok() || !entry->has_value())
+    throw CliError(kExitFailure, "entry " + std::to_string(index) + " is unreadable");
   chain::StoreNodeSource nodes(ledger->store());
   auto proof = chain::InclusionProof(nodes, index, size);
   if (!proof.ok()) throw CliError(kExitFailure, proof.error().message);
@@ -285,22 +298,28 @@ int RunProofInclusion(const GlobalFlags& g, const ProofFlags& f) {
 }
 
 int RunProofConsistency(const GlobalFlags& g, const ProofFlags& f) {
-  if (f.from.has_value() == !f.from_file.empty()) throw CliError(kExitUsage, "give exactly one of --from and --from-checkpoint");
+  if (f.from.has_value() == !f.from_file.empty())
+    throw CliError(kExitUsage, "give exactly one of --from and --from-checkpoint");
   if (f.to && !f.to_file.empty()) throw CliError(kExitUsage, "give at most one of --to and --to-checkpoint");
   auto ledger = OpenLedger(DataDir{g.data}, /*with_signer=*/false, g.passphrase_file);
   const chain::SignedNote old_note = ChooseCheckpoint(ledger->store(), f.from_file, f.from);
   const chain::SignedNote new_note = ChooseCheckpoint(ledger->store(), f.to_file, f.to);
   const uint64_t old_size = NoteSize(old_note), new_size = NoteSize(new_note);
   if (old_size > new_size) {
-    throw CliError(kExitUsage, "--from size " + std::to_string(old_size) + " is above --to size " + std::to_string(new_size));
+    throw CliError(kExitUsage, "--from size " + std::to_string(old_size) + " is above --to size " +
+                                   std::to_string(new_size));
   }
-  if (new_size > ledger->tip()->frontier.size()) throw CliError(kExitRejected, "the new checkpoint is beyond the log");
+  if (new_size > ledger->tip()->frontier.size())
+    throw CliError(kExitRejected, "the new checkpoint is beyond the log");
   chain::StoreNodeSource nodes(ledger->store());
   auto proof = chain::ConsistencyProof(nodes, old_size, new_size);
   if (!proof.ok()) throw CliError(kExitFailure, proof.error().message);
-  Json out = {{"type", kConsistencyType},          {"old_size", old_size},
-              {"new_size", new_size},              {"hashes", HexList(*proof)},
-              {"old_checkpoint", old_note.Serialize()}, {"new_checkpoint", new_note.Serialize()}};
+  Json out = {{"type", kConsistencyType},
+              {"old_size", old_size},
+              {"new_size", new_size},
+              {"hashes", HexList(*proof)},
+              {"old_checkpoint", old_note.Serialize()},
+              {"new_checkpoint", new_note.Serialize()}};
   WriteOutput(f.out, out.dump(2) + "\n");
   return kExitOk;
 }
@@ -320,14 +339,16 @@ std::optional<std::vector<chain::Hash>> HashesOf(const Json& j) {
 }
 
 // Opens one embedded checkpoint: signature by the operator, origin.
-Verdict OpenEmbedded(const Json& j, const char* member, const wallet::PublicKey& key, const std::string& origin,
-                     chain::Checkpoint& checkpoint, chain::SignedNote& note) {
-  if (!j.contains(member) || !j[member].is_string()) return {"malformed", std::string(member) + " is missing"};
+Verdict OpenEmbedded(const Json& j, const char* member, const wallet::PublicKey& key,
+                     const std::string& origin, chain::Checkpoint& checkpoint, chain::SignedNote& note) {
+  if (!j.contains(member) || !j[member].is_string())
+    return {"malformed", std::string(member) + " is missing"};
   auto parsed = chain::SignedNote::Parse(j[member].get<std::string>());
   if (!parsed.ok()) return {"malformed", std::string(member) + ": " + parsed.error().message};
   auto opened = chain::OpenCheckpoint(*parsed, key, origin);
   if (!opened.ok()) {
-    return {std::string(chain::NoteErrorCodeName(opened.error().code)), std::string(member) + ": " + opened.error().message};
+    return {std::string(chain::NoteErrorCodeName(opened.error().code)),
+            std::string(member) + ": " + opened.error().message};
   }
   checkpoint = *opened;
   note = std::move(parsed).value();
@@ -361,33 +382,38 @@ Verdict VerifyProofFile(const std::string& text, const wallet::PublicKey& key, c
     }
     if (Verdict v = OpenEmbedded(j, "checkpoint", key, origin, cp, note); !v.code.empty()) return v;
     if (*size != cp.size) {
-      return {"size_mismatch", "the proof is for tree size " + std::to_string(*size) + ", the checkpoint has " +
-                                   std::to_string(cp.size)};
+      return {"size_mismatch", "the proof is for tree size " + std::to_string(*size) +
+                                   ", the checkpoint has " + std::to_string(cp.size)};
     }
     const chain::Hash leaf = chain::LeafHash(j["entry"].get<std::string>());
     if (j.contains("leaf_hash") && j["leaf_hash"] != chain::HashHex(leaf)) {
       return {"leaf_mismatch", "leaf_hash is not the hash of entry"};
     }
-    if (Verdict v = FromProofError(chain::VerifyInclusion(*index, *size, leaf, *hashes, cp.root)); !v.code.empty()) {
+    if (Verdict v = FromProofError(chain::VerifyInclusion(*index, *size, leaf, *hashes, cp.root));
+        !v.code.empty()) {
       return v;
     }
-    summary = "entry " + std::to_string(*index) + " is in " + cp.origin + " at size " + std::to_string(cp.size);
+    summary =
+        "entry " + std::to_string(*index) + " is in " + cp.origin + " at size " + std::to_string(cp.size);
   } else if (type == kConsistencyType) {
     auto old_size = u64("old_size"), new_size = u64("new_size");
     if (!old_size || !new_size) return {"malformed", "a consistency proof needs old_size and new_size"};
     chain::Checkpoint old_cp;
     chain::SignedNote old_note;
-    if (Verdict v = OpenEmbedded(j, "old_checkpoint", key, origin, old_cp, old_note); !v.code.empty()) return v;
+    if (Verdict v = OpenEmbedded(j, "old_checkpoint", key, origin, old_cp, old_note); !v.code.empty())
+      return v;
     if (Verdict v = OpenEmbedded(j, "new_checkpoint", key, origin, cp, note); !v.code.empty()) return v;
     if (old_cp.origin != cp.origin) return {"origin_mismatch", "the two checkpoints are of different logs"};
     if (*old_size != old_cp.size || *new_size != cp.size) {
       return {"size_mismatch", "the proof's sizes are not the checkpoints' sizes"};
     }
-    if (Verdict v = FromProofError(chain::VerifyConsistency(old_cp.size, cp.size, old_cp.root, cp.root, *hashes));
+    if (Verdict v =
+            FromProofError(chain::VerifyConsistency(old_cp.size, cp.size, old_cp.root, cp.root, *hashes));
         !v.code.empty()) {
       return v;
     }
-    summary = cp.origin + " at size " + std::to_string(cp.size) + " extends size " + std::to_string(old_cp.size);
+    summary =
+        cp.origin + " at size " + std::to_string(cp.size) + " extends size " + std::to_string(old_cp.size);
   } else {
     return {"unknown_type", "unknown proof type \"" + type + "\""};
   }
@@ -407,7 +433,8 @@ int RunVerifyProof(const GlobalFlags& g, const ProofFlags& f) {
   chain::WitnessPolicy policy;
   for (const auto& w : f.witness_keys) policy.witnesses.push_back(ParseWitnessKey(w));
   policy.quorum = f.quorum.value_or(0);
-  if (policy.quorum > policy.witnesses.size()) throw CliError(kExitUsage, "--quorum exceeds the --witness keys given");
+  if (policy.quorum > policy.witnesses.size())
+    throw CliError(kExitUsage, "--quorum exceeds the --witness keys given");
   std::string summary;
   const Verdict v = VerifyProofFile(ReadFileOrThrow(f.file), key, f.origin, policy, summary);
   if (g.json) {
@@ -431,21 +458,26 @@ void AddProofCommands(CLI::App& app, CommandContext& ctx) {
 
   auto* checkpoint = app.add_subcommand("checkpoint", "signed checkpoints (C2SP) and witness cosignatures");
   checkpoint->require_subcommand(1);
-  auto* sign = checkpoint->add_subcommand("sign", "sign a checkpoint of the current tree (or show the stored one)");
-  sign->add_option("--origin", f.origin, "log origin line (default: the stored checkpoints', else from genesis)");
+  auto* sign =
+      checkpoint->add_subcommand("sign", "sign a checkpoint of the current tree (or show the stored one)");
+  sign->add_option("--origin", f.origin,
+                   "log origin line (default: the stored checkpoints', else from genesis)");
   sign->add_option("--out,-o", f.out, "write the signed note here");
   sign->callback([&] { action = [&] { return RunCheckpointSign(g, f); }; });
   auto* show = checkpoint->add_subcommand("show", "print a stored checkpoint with its cosignatures");
   show->add_option("--size", f.size, "tree size (default: the latest)");
-  show->add_option("--witnesses", f.witnesses_file, "witness config (default: <data>/witnesses.json if present)");
+  show->add_option("--witnesses", f.witnesses_file,
+                   "witness config (default: <data>/witnesses.json if present)");
   show->callback([&] { action = [&] { return RunCheckpointShow(g, f); }; });
-  auto* witness = checkpoint->add_subcommand("witness", "sign if needed, ask the witnesses to cosign, store it");
+  auto* witness =
+      checkpoint->add_subcommand("witness", "sign if needed, ask the witnesses to cosign, store it");
   witness->add_option("--witnesses", f.witnesses_file, "witness config (default: <data>/witnesses.json)");
   witness->add_option("--quorum", f.quorum, "distinct witness keys needed (default: the config's)");
   witness->add_option("--origin", f.origin, "log origin line (as for sign)");
   witness->callback([&] { action = [&] { return RunCheckpointWitness(g, f); }; });
 
-  auto* proof = app.add_subcommand("proof", "RFC 9162 proofs against signed checkpoints, as self-contained files");
+  auto* proof =
+      app.add_subcommand("proof", "RFC 9162 proofs against signed checkpoints, as self-contained files");
   proof->require_subcommand(1);
   auto* inclusion = proof->add_subcommand("inclusion", "prove that a record is in the log");
   inclusion->add_option("--record", f.record, "record id (64 hex)");
@@ -454,7 +486,8 @@ void AddProofCommands(CLI::App& app, CommandContext& ctx) {
   inclusion->add_option("--checkpoint", f.checkpoint_file, "against this signed checkpoint file");
   inclusion->add_option("--out,-o", f.out, "write the proof here (default: stdout)");
   inclusion->callback([&] { action = [&] { return RunProofInclusion(g, f); }; });
-  auto* consistency = proof->add_subcommand("consistency", "prove that a later checkpoint extends an earlier one");
+  auto* consistency =
+      proof->add_subcommand("consistency", "prove that a later checkpoint extends an earlier one");
   consistency->add_option("--from", f.from, "old tree size (a stored checkpoint)");
   consistency->add_option("--from-checkpoint", f.from_file, "old signed checkpoint file");
   consistency->add_option("--to", f.to, "new tree size (a stored checkpoint; default: the latest)");

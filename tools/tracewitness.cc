@@ -37,7 +37,8 @@ int Main(int argc, char** argv) {
   std::vector<std::string> logs;
   app.add_option("--key", key_file, "the witness's keystore file")->required();
   app.add_option("--name", name, "the witness's key name, e.g. customs.example/w1")->required();
-  app.add_option("--state", state_dir, "directory of the witness's state file (created if missing)")->required();
+  app.add_option("--state", state_dir, "directory of the witness's state file (created if missing)")
+      ->required();
   app.add_option("--log", logs, "ORIGIN=PUBLIC_KEY of a log to witness (64 hex); repeat")->required();
   app.add_option("--host", host, "address to listen on")->capture_default_str();
   app.add_option("--port", port, "port (0: any free port)")->capture_default_str();
@@ -55,7 +56,8 @@ int Main(int argc, char** argv) {
     for (const auto& spec : logs) {
       const size_t eq = spec.rfind('=');
       auto pk = eq == std::string::npos ? std::nullopt : wallet::PublicKey::FromHex(spec.substr(eq + 1));
-      if (eq == 0 || !pk) throw CliError(kExitUsage, "--log: \"" + spec + "\" is not ORIGIN=PUBLIC_KEY (64 hex)");
+      if (eq == 0 || !pk)
+        throw CliError(kExitUsage, "--log: \"" + spec + "\" is not ORIGIN=PUBLIC_KEY (64 hex)");
       chain::WitnessedLog& log = by_origin[spec.substr(0, eq)];
       log.origin = spec.substr(0, eq);
       log.keys.push_back(*pk);

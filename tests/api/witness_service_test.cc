@@ -83,7 +83,8 @@ TEST_F(WitnessServiceTest, PublisherCollectsAQuorumAndStoresTheCosignatures) {
   EXPECT_TRUE(report->witnesses[0].cosigned) << report->witnesses[0].error;
   EXPECT_TRUE(report->witnesses[1].cosigned) << report->witnesses[1].error;
   EXPECT_FALSE(report->witnesses[2].cosigned);
-  EXPECT_NE(report->witnesses[2].error.find("request failed"), std::string::npos) << report->witnesses[2].error;
+  EXPECT_NE(report->witnesses[2].error.find("request failed"), std::string::npos)
+      << report->witnesses[2].error;
   EXPECT_EQ(report->quorum.distinct_keys, 2u);
   EXPECT_TRUE(report->quorum.witnessed);
   // Stored with the checkpoint: operator signature + two cosignatures.
@@ -140,7 +141,8 @@ TEST_F(WitnessServiceTest, StatusCodesFollowTheProtocol) {
   EXPECT_EQ(forbidden.status, 403);
   EXPECT_NE(forbidden.body.find("\"code\":\"bad_signature\""), std::string::npos) << forbidden.body;
   chain::Checkpoint other{.origin = "other.example/log", .size = 1, .root = {}};
-  chain::SignedNote unknown{.text = other.Text(), .signatures = {chain::SignNote(other.origin, log_key_, other.Text())}};
+  chain::SignedNote unknown{.text = other.Text(),
+                            .signatures = {chain::SignNote(other.origin, log_key_, other.Text())}};
   EXPECT_EQ(post(chain::AddCheckpointBody(0, {}, unknown)).status, 404);
   EXPECT_EQ(post(chain::AddCheckpointBody(10, proof, next->note)).status, 200);
 }

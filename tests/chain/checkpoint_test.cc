@@ -36,8 +36,9 @@ void ExpectNoteError(const NoteResult<T>& r, NoteErrorCode code) {
 }
 
 TEST(CheckpointFormatTest, TextIsOriginSizeRootLines) {
-  Checkpoint c{.origin = "example.com/log", .size = 3, .root = *HashFromHex(
-      "4c7213101701f2c8c342716d774be79ca5668fda861179e417ab6182d17747fd")};
+  Checkpoint c{.origin = "example.com/log",
+               .size = 3,
+               .root = *HashFromHex("4c7213101701f2c8c342716d774be79ca5668fda861179e417ab6182d17747fd")};
   EXPECT_EQ(c.Text(), "example.com/log\n3\nTHITEBcB8sjDQnFtd0vnnKVmj9qGEXnkF6thgtF3R/0=\n");
   c.extensions = {"ext one"};
   EXPECT_EQ(c.Text(), "example.com/log\n3\nTHITEBcB8sjDQnFtd0vnnKVmj9qGEXnkF6thgtF3R/0=\next one\n");
@@ -52,17 +53,17 @@ TEST(CheckpointFormatTest, TextIsOriginSizeRootLines) {
 TEST(CheckpointFormatTest, ParseRejectsEveryMalformedText) {
   const std::string root = "THITEBcB8sjDQnFtd0vnnKVmj9qGEXnkF6thgtF3R/0=";
   for (const std::string& bad : std::vector<std::string>{
-           std::string("o\n3\n") + root,                    // no final newline
-           std::string("o\n3\n"),                           // two lines
-           "\n3\n" + root + "\n",                           // empty origin
-           "o\n03\n" + root + "\n",                         // leading zero
-           "o\n-3\n" + root + "\n",                         // sign
-           "o\n18446744073709551616\n" + root + "\n",       // above 2^64-1
-           "o\n3\n" + root.substr(0, 43) + "\n",            // not base64
-           "o\n3\nAAAA\n",                                  // 3 bytes
-           "o\n3\n" + root + "\n\n",                        // empty extension
-           std::string("o\t\n3\n") + root + "\n",           // control character
-           std::string("o\xff\n3\n") + root + "\n",         // not UTF-8
+           std::string("o\n3\n") + root,               // no final newline
+           std::string("o\n3\n"),                      // two lines
+           "\n3\n" + root + "\n",                      // empty origin
+           "o\n03\n" + root + "\n",                    // leading zero
+           "o\n-3\n" + root + "\n",                    // sign
+           "o\n18446744073709551616\n" + root + "\n",  // above 2^64-1
+           "o\n3\n" + root.substr(0, 43) + "\n",       // not base64
+           "o\n3\nAAAA\n",                             // 3 bytes
+           "o\n3\n" + root + "\n\n",                   // empty extension
+           std::string("o\t\n3\n") + root + "\n",      // control character
+           std::string("o\xff\n3\n") + root + "\n",    // not UTF-8
        }) {
     ExpectNoteError(Checkpoint::Parse(bad), NoteErrorCode::kMalformed);
   }
@@ -74,9 +75,10 @@ TEST(CheckpointFormatTest, ParseRejectsEveryMalformedText) {
 TEST(SignedNoteTest, ParsesTheSignedNoteSpecExample) {
   const std::string text =
       "Ognuno sta solo sul cuor della terra\ntrafitto da un raggio di sole:\n\ned è subito sera.\n";
-  const std::string bytes = text +
-                            "\n— quasimodo.example/salvatore "
-                            "NnugSzTjtVAewIS+Z/iJhUPeFDkO/5QQ2i5ddnGITLlC+EhfLW9oJKONrMouFSQU0xMcXxj99ihAQwaqP3ZekRwNtIc=\n";
+  const std::string bytes =
+      text +
+      "\n— quasimodo.example/salvatore "
+      "NnugSzTjtVAewIS+Z/iJhUPeFDkO/5QQ2i5ddnGITLlC+EhfLW9oJKONrMouFSQU0xMcXxj99ihAQwaqP3ZekRwNtIc=\n";
   auto note = SignedNote::Parse(bytes);
   ASSERT_TRUE(note.ok()) << note.error().message;
   EXPECT_EQ(note->text, text);  // the last blank line separates
@@ -91,16 +93,16 @@ TEST(SignedNoteTest, ParseRejectsMalformedNotes) {
   const std::string sig = "— k AAAAAAA=\n";  // 5 bytes
   ASSERT_TRUE(SignedNote::Parse("t\n\n" + sig).ok());
   for (const std::string& bad : std::vector<std::string>{
-           "t\n\n",                               // no signature
-           "t\n" + sig,                           // no blank line
-           "t\n\n" + sig.substr(0, sig.size() - 1),  // no final newline
-           std::string("t\n\n- k AAAAAAA=\n"),    // hyphen, not em dash
-           std::string("t\n\n— k AAAA\n"),        // 3 bytes
-           std::string("t\n\n— k AAAAAAA\n"),     // bad padding
-           std::string("t\n\n— a+b AAAAAAA=\n"),  // '+' in name
-           std::string("t\n\n—  AAAAAAA=\n"),     // empty name
+           "t\n\n",                                      // no signature
+           "t\n" + sig,                                  // no blank line
+           "t\n\n" + sig.substr(0, sig.size() - 1),      // no final newline
+           std::string("t\n\n- k AAAAAAA=\n"),           // hyphen, not em dash
+           std::string("t\n\n— k AAAA\n"),               // 3 bytes
+           std::string("t\n\n— k AAAAAAA\n"),            // bad padding
+           std::string("t\n\n— a+b AAAAAAA=\n"),         // '+' in name
+           std::string("t\n\n—  AAAAAAA=\n"),            // empty name
            std::string("t\n\n— k\xc2\xa0x AAAAAAA=\n"),  // no-break space in name
-           std::string("t\x01\n\n") + sig,        // control character
+           std::string("t\x01\n\n") + sig,               // control character
        }) {
     ExpectNoteError(SignedNote::Parse(bad), NoteErrorCode::kMalformed);
   }
@@ -141,7 +143,8 @@ TEST(SignedNoteTest, SignThenVerifyAndEveryTamperingFails) {
   }
   // Unknown keys' lines are ignored; the known one still counts.
   SignedNote extra = *parsed;
-  extra.signatures.insert(extra.signatures.begin(), NoteSignature{.name = "x", .key_id = 1, .signature = "abc"});
+  extra.signatures.insert(extra.signatures.begin(),
+                          NoteSignature{.name = "x", .key_id = 1, .signature = "abc"});
   EXPECT_TRUE(VerifyNote(extra, "example.com/log", key.Public()).ok());
 }
 
@@ -226,11 +229,13 @@ TEST_F(CheckpointSignerTest, RefusesToSignWhatIsInconsistentWithTheLastCheckpoin
   EXPECT_FALSE(store_->GetCheckpoint(6)->has_value()) << "nothing was signed";
   // Same size, another root.
   forged.size = 6;
-  bad.note = SignedNote{.text = forged.Text(), .signatures = {SignNote("example.com/log", key_, forged.Text())}};
+  bad.note =
+      SignedNote{.text = forged.Text(), .signatures = {SignNote("example.com/log", key_, forged.Text())}};
   ASSERT_TRUE(store_->PutCheckpoint(6, bad.Encode(), false).ok());
   ExpectNoteError(signer.SignCurrent(), NoteErrorCode::kInconsistent);
   // Another log's checkpoint.
-  ExpectNoteError(CheckpointSigner(*store_, key_, "other.example/log").SignCurrent(), NoteErrorCode::kOriginMismatch);
+  ExpectNoteError(CheckpointSigner(*store_, key_, "other.example/log").SignCurrent(),
+                  NoteErrorCode::kOriginMismatch);
 }
 
 TEST_F(CheckpointSignerTest, CosignaturesAreAddedToTheStoredCheckpoint) {

@@ -99,16 +99,19 @@ TEST(ProofVectorsTest, InclusionProofsMatchCtVectors) {
   };
   const std::vector<Vector> vectors = {
       {0, 1, {}},
-      {0, 8,
+      {0,
+       8,
        {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
         "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
         "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
-      {5, 8,
+      {5,
+       8,
        {"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
         "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
         "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
       {2, 3, {"fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"}},
-      {1, 5,
+      {1,
+       5,
        {"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
         "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
         "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
@@ -132,18 +135,22 @@ TEST(ProofVectorsTest, ConsistencyProofsMatchCtVectors) {
   };
   const std::vector<Vector> vectors = {
       {1, 1, {}},
-      {1, 8,
+      {1,
+       8,
        {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
         "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
         "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
-      {6, 8,
+      {6,
+       8,
        {"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
         "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
         "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
-      {2, 5,
+      {2,
+       5,
        {"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
         "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
-      {6, 7,
+      {6,
+       7,
        {"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
         "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f",
         "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
@@ -280,7 +287,8 @@ void ExpectInclusionFails(uint64_t index, uint64_t size, const Hash& leaf, const
                           const Hash& root, ProofErrorCode want, const std::string& what) {
   auto r = VerifyInclusion(index, size, leaf, proof, root);
   ASSERT_FALSE(r.ok()) << what << " verified";
-  EXPECT_EQ(ProofErrorCodeName(r.error().code), ProofErrorCodeName(want)) << what << ": " << r.error().message;
+  EXPECT_EQ(ProofErrorCodeName(r.error().code), ProofErrorCodeName(want))
+      << what << ": " << r.error().message;
 }
 
 TEST(ProofCorruptionTest, EveryCorruptedInclusionProofIsRejected) {
@@ -324,10 +332,12 @@ TEST(ProofCorruptionTest, EveryCorruptedInclusionProofIsRejected) {
         ExpectInclusionFails(i, n, leaf, added, root, ProofErrorCode::kBadNodeCount, "node added");
       }
       ExpectInclusionFails(i, n, other[i], proof, root, ProofErrorCode::kRootMismatch, "another leaf");
-      ExpectInclusionFails(i, n, leaf, proof, RootOf(other, n), ProofErrorCode::kRootMismatch, "another root");
+      ExpectInclusionFails(i, n, leaf, proof, RootOf(other, n), ProofErrorCode::kRootMismatch,
+                           "another root");
       if (n > 1) {
         const std::vector<Hash> foreign = *InclusionProof(other_source, i, n);
-        ExpectInclusionFails(i, n, leaf, foreign, root, ProofErrorCode::kRootMismatch, "another tree's proof");
+        ExpectInclusionFails(i, n, leaf, foreign, root, ProofErrorCode::kRootMismatch,
+                             "another tree's proof");
       }
     }
   }
@@ -340,7 +350,8 @@ void ExpectConsistencyFails(uint64_t m, uint64_t n, const Hash& old_root, const 
   ASSERT_FALSE(r.ok()) << what << " verified";
   bool expected = false;
   for (auto code : allowed) expected = expected || code == r.error().code;
-  EXPECT_TRUE(expected) << what << ": got " << ProofErrorCodeName(r.error().code) << ": " << r.error().message;
+  EXPECT_TRUE(expected) << what << ": got " << ProofErrorCodeName(r.error().code) << ": "
+                        << r.error().message;
 }
 
 // A root or node error shows up at the old or the new root, depending on
@@ -359,7 +370,8 @@ TEST(ProofCorruptionTest, EveryCorruptedConsistencyProofIsRejected) {
   const std::vector<Hash> other = RandomLeaves(64, /*seed=*/4);
   LeafVectorSource source(leaves), other_source(other);
   std::vector<Hash> roots, other_roots;
-  for (uint64_t n = 0; n <= 64; ++n) roots.push_back(RootOf(leaves, n)), other_roots.push_back(RootOf(other, n));
+  for (uint64_t n = 0; n <= 64; ++n)
+    roots.push_back(RootOf(leaves, n)), other_roots.push_back(RootOf(other, n));
   for (uint64_t n = 2; n <= 64; ++n) {
     for (uint64_t m = 1; m < n; ++m) {
       SCOPED_TRACE("sizes " + std::to_string(m) + " -> " + std::to_string(n));

@@ -45,7 +45,8 @@ TEST(CosignatureTest, CosignVerifyAndTamper) {
   EXPECT_EQ(VerifyCosignature(later, kWitnessName, w.Public()).error().code, NoteErrorCode::kBadSignature);
   SignedNote other_text = note;
   other_text.text[0] = 'p';
-  EXPECT_EQ(VerifyCosignature(other_text, kWitnessName, w.Public()).error().code, NoteErrorCode::kBadSignature);
+  EXPECT_EQ(VerifyCosignature(other_text, kWitnessName, w.Public()).error().code,
+            NoteErrorCode::kBadSignature);
   EXPECT_EQ(VerifyCosignature(note, "other", w.Public()).error().code, NoteErrorCode::kNoSignature);
   // A note signature by the same key is not a cosignature (other key id).
   SignedNote plain{.text = note.text, .signatures = {SignNote(kWitnessName, w, note.text)}};
@@ -61,8 +62,9 @@ TEST(QuorumTest, CountsDistinctKeysThatCosigned) {
   NoteSignature bad = Cosign("b", b, note.text, 1);
   bad.signature[20] ^= 1;
   note.signatures.push_back(bad);
-  WitnessPolicy policy{.witnesses = {{"a", a.Public()}, {"a2", a.Public()}, {"b", b.Public()}, {"c", c.Public()}},
-                       .quorum = 2};
+  WitnessPolicy policy{
+      .witnesses = {{"a", a.Public()}, {"a2", a.Public()}, {"b", b.Public()}, {"c", c.Public()}},
+      .quorum = 2};
   QuorumReport r = CountCosignatures(note, policy);
   EXPECT_EQ(r.cosigned_by, (std::vector<std::string>{"a", "a2"}));
   EXPECT_EQ(r.bad, (std::vector<std::string>{"b"}));
@@ -103,8 +105,10 @@ class WitnessTest : public ::testing::Test {
   }
 
   // A checkpoint of `store` at its current size, signed by `key`.
-  SignedNote CheckpointOf(const Store& store, const wallet::SecretKey& key, const std::string& origin = kOrigin) {
-    Checkpoint c{.origin = origin, .size = store.tip()->frontier.size(), .root = store.tip()->frontier.Root()};
+  SignedNote CheckpointOf(const Store& store, const wallet::SecretKey& key,
+                          const std::string& origin = kOrigin) {
+    Checkpoint c{
+        .origin = origin, .size = store.tip()->frontier.size(), .root = store.tip()->frontier.Root()};
     return SignedNote{.text = c.Text(), .signatures = {SignNote(origin, key, c.Text())}};
   }
 
@@ -165,8 +169,13 @@ TEST_F(WitnessTest, RefusesAForkedCheckpoint) {
   for (int i = 0; i < 10; ++i) entries.push_back("fork" + std::to_string(i));
   MerkleFrontier f = fork_->tip()->frontier;
   for (const auto& e : entries) f.AppendLeaf(LeafHash(e));
-  BlockHeader h{.height = 1, .prev_hash = fork_->tip()->block_hash, .tree_size = f.size(), .root = f.Root(),
-                .timestamp_ms = 1, .record_count = 10, .signer = log_key_.Public().bytes()};
+  BlockHeader h{.height = 1,
+                .prev_hash = fork_->tip()->block_hash,
+                .tree_size = f.size(),
+                .root = f.Root(),
+                .timestamp_ms = 1,
+                .record_count = 10,
+                .signer = log_key_.Public().bytes()};
   ASSERT_TRUE(fork_->AppendBlock(SignedBlock::Seal(h, log_key_), entries, f, WriteSet(), false).ok());
   const SignedNote forked = CheckpointOf(*fork_, log_key_);  // size 14
   // Its own proof from 10 does not lead to the cosigned root: 422.
@@ -211,10 +220,10 @@ TEST_F(WitnessTest, AnswersEachProtocolErrorAsSpecified) {
   ExpectRefused(AddCheckpointBody(10, shorter, next), WitnessErrorCode::kBadProof);
   ExpectRefused(AddCheckpointBody(10, longer, next), WitnessErrorCode::kBadProof);
   // 400: malformed bodies.
-  for (const std::string& bad : {std::string(""), std::string("old 10\n"), std::string("old 010\n\n") + next.Serialize(),
-                                 std::string("new 10\n\n") + next.Serialize(),
-                                 std::string("old 10\nnot-base64\n\n") + next.Serialize(),
-                                 std::string("old 10\n\nnot a note\n")}) {
+  for (const std::string& bad :
+       {std::string(""), std::string("old 10\n"), std::string("old 010\n\n") + next.Serialize(),
+        std::string("new 10\n\n") + next.Serialize(),
+        std::string("old 10\nnot-base64\n\n") + next.Serialize(), std::string("old 10\n\nnot a note\n")}) {
     ExpectRefused(bad, WitnessErrorCode::kMalformed);
   }
   std::vector<Hash> too_many(kMaxProofLines + 1);
@@ -268,8 +277,8 @@ TEST_F(WitnessTest, AFailedPersistCosignsNothingAndARestartNeverCosignsAFork) {
     // Restart: a fork of size 16 from the first checkpoint.
     OpenWitness();
     const bool persisted = witness_->Latest(kOrigin)->size == 16;
-    EXPECT_EQ(persisted, std::string_view(point) != "persist:begin" &&
-                             std::string_view(point) != "persist:temp-synced");
+    EXPECT_EQ(persisted,
+              std::string_view(point) != "persist:begin" && std::string_view(point) != "persist:temp-synced");
     Checkpoint fork_cp{.origin = kOrigin, .size = 16, .root = Sha256(std::string_view(point))};
     SignedNote fork{.text = fork_cp.Text(), .signatures = {SignNote(kOrigin, log_key_, fork_cp.Text())}};
     StoreNodeSource nodes(*store_);

@@ -23,13 +23,13 @@
 #include <vector>
 
 #include "chain/block.h"
+#include "chain/checkpoint.h"
 #include "chain/merkle.h"
 #include "chain/store.h"
 #include "ledger/ledger.h"
 #include "ledger/record.h"
 #include "ledger/schema.h"
 #include "ledger/state.h"
-#include "chain/checkpoint.h"
 #include "tests/ledger/fixture.h"
 #include "util/encoding.h"
 #include "wallet/key.h"

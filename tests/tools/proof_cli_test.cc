@@ -71,7 +71,9 @@ struct WitnessProcess {
 // A ledger driven through tracectl, with two witnesses.
 class ProofCliTest : public ::testing::Test {
  protected:
-  Env PassEnv() const { return {{"TRACELEDGER_OPERATOR_PASSPHRASE", kPass}, {"TRACELEDGER_PASSPHRASE", kPass}}; }
+  Env PassEnv() const {
+    return {{"TRACELEDGER_OPERATOR_PASSPHRASE", kPass}, {"TRACELEDGER_PASSPHRASE", kPass}};
+  }
   RunResult Run(std::vector<std::string> args) {
     args.insert(args.begin(), {"-d", Data()});
     return Tracectl(args, PassEnv());
@@ -108,8 +110,8 @@ TEST_F(ProofCliTest, InclusionAndConsistencyProofsVerifyOfflineAndTamperingIsRej
   ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
   EXPECT_EQ(Json::parse(r.out)["size"], 3);  // genesis, acme, sgs
   r = Tracectl({"keygen", "-o", Path("cust.key")}, PassEnv());
-  r = Run({"register", "--key", Data() + "/operator.key", "--party", "cust", "--name", "cust", "--roles", "customs",
-           "--public-key-from", Path("cust.key")});
+  r = Run({"register", "--key", Data() + "/operator.key", "--party", "cust", "--name", "cust", "--roles",
+           "customs", "--public-key-from", Path("cust.key")});
   ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
   const std::string cust_id = r.out.substr(r.out.find("party ") + 6, 64);
   r = Run({"checkpoint", "sign", "-o", Path("cp3.note")});
@@ -128,7 +130,8 @@ TEST_F(ProofCliTest, InclusionAndConsistencyProofsVerifyOfflineAndTamperingIsRej
   // Against the older checkpoint of size 3, by index; and against a file.
   r = Run({"proof", "inclusion", "--index", "1", "--size", "3", "-o", Path("inc2.json")});
   ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
-  EXPECT_EQ(Tracectl({"verify-proof", Path("inc2.json"), "--operator-key", operator_key_}).exit_code, kExitOk);
+  EXPECT_EQ(Tracectl({"verify-proof", Path("inc2.json"), "--operator-key", operator_key_}).exit_code,
+            kExitOk);
   r = Run({"proof", "inclusion", "--index", "3", "--size", "3"});
   EXPECT_EQ(r.exit_code, kExitRejected) << r.Describe();
   r = Run({"proof", "inclusion", "--index", "0", "--checkpoint", Path("cp3.note")});
@@ -181,7 +184,8 @@ TEST_F(ProofCliTest, InclusionAndConsistencyProofsVerifyOfflineAndTamperingIsRej
   bad["type"] = "something-else";
   expect_rejected(bad, "unknown_type", operator_key_);
   WriteAll(Path("bad.json"), "{\"type\":");
-  EXPECT_EQ(Tracectl({"verify-proof", Path("bad.json"), "--operator-key", operator_key_}).exit_code, kExitRejected);
+  EXPECT_EQ(Tracectl({"verify-proof", Path("bad.json"), "--operator-key", operator_key_}).exit_code,
+            kExitRejected);
 
   // Consistency between the two stored checkpoints.
   r = Run({"proof", "consistency", "--from", "3", "-o", Path("con.json")});
@@ -227,7 +231,8 @@ TEST_F(ProofCliTest, CheckpointsAreWitnessedByAQuorumOfTracewitnessServers) {
     witnesses.back()->Start(SaveWitnessKey(Path(name + ".key"), keys[i]), name, Path(name + "-state"),
                             "zone.example/ledger", operator_key_);
     ASSERT_FALSE(witnesses.back()->url.empty());
-    config["witnesses"].push_back({{"name", name}, {"url", witnesses.back()->url}, {"public_key", keys[i].Public().Hex()}});
+    config["witnesses"].push_back(
+        {{"name", name}, {"url", witnesses.back()->url}, {"public_key", keys[i].Public().Hex()}});
   }
   WriteAll(Data() + "/witnesses.json", config.dump());
 
@@ -243,8 +248,8 @@ TEST_F(ProofCliTest, CheckpointsAreWitnessedByAQuorumOfTracewitnessServers) {
   // A proof against the witnessed checkpoint carries the cosignatures.
   r = Run({"proof", "inclusion", "--index", "2", "-o", Path("inc.json")});
   ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
-  std::vector<std::string> verify = {"verify-proof", Path("inc.json"), "--operator-key", operator_key_,
-                                     "--origin", "zone.example/ledger", "--quorum", "2"};
+  std::vector<std::string> verify = {"verify-proof", Path("inc.json"),      "--operator-key", operator_key_,
+                                     "--origin",     "zone.example/ledger", "--quorum",       "2"};
   for (size_t i = 0; i < keys.size(); ++i) {
     verify.push_back("--witness");
     verify.push_back("w" + std::to_string(i) + ".example=" + keys[i].Public().Hex());
@@ -283,7 +288,8 @@ TEST_F(ProofCliTest, CheckpointsAreWitnessedByAQuorumOfTracewitnessServers) {
 TEST(WitnessCrashTest, KilledAroundThePersistNeverCosignsTwoInconsistentCheckpoints) {
   ScratchDir dir;
   ASSERT_FALSE(dir.path().empty());
-  const wallet::SecretKey log_key = wallet::SecretKey::Generate(), witness_key = wallet::SecretKey::Generate();
+  const wallet::SecretKey log_key = wallet::SecretKey::Generate(),
+                          witness_key = wallet::SecretKey::Generate();
   const std::string key_file = SaveWitnessKey(dir.path() + "/w.key", witness_key);
   const std::string origin = "example.com/log";
   // The honest log grows 8 -> 16; the fork shares its first 8 entries.
@@ -330,7 +336,8 @@ TEST(WitnessCrashTest, KilledAroundThePersistNeverCosignsTwoInconsistentCheckpoi
       EXPECT_EQ(w->process.WaitForSignal(10), SIGKILL);
     }
     auto w = start({});
-    const bool persisted = std::string_view(point) == "persist:renamed" || std::string_view(point) == "persist:done";
+    const bool persisted =
+        std::string_view(point) == "persist:renamed" || std::string_view(point) == "persist:done";
     auto fork_answer = post(*w, body(**fork, 8, forked));
     ASSERT_TRUE(fork_answer.ok());
     if (persisted) {

@@ -63,7 +63,8 @@ using Env = std::map<std::string, std::string>;
 // Runs `program` with `args` and waits for it. The child sees the parent's
 // environment minus every TRACELEDGER_* variable, plus `env`; stdin is
 // /dev/null. Killed after 60 s.
-inline RunResult RunProgram(const std::string& program, const std::vector<std::string>& args, const Env& env = {}) {
+inline RunResult RunProgram(const std::string& program, const std::vector<std::string>& args,
+                            const Env& env = {}) {
   RunResult result;
   SpawnArgs spawn(program, args, env);
 
@@ -149,7 +150,8 @@ class BackgroundProcess {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
-    int spawned = ::posix_spawn(&pid_, program.c_str(), &actions, nullptr, spawn.argv.data(), spawn.envp.data());
+    int spawned =
+        ::posix_spawn(&pid_, program.c_str(), &actions, nullptr, spawn.argv.data(), spawn.envp.data());
     posix_spawn_file_actions_destroy(&actions);
     ::close(out_pipe[1]);
     if (spawned != 0) {
@@ -163,7 +165,8 @@ class BackgroundProcess {
     std::string buffer;
     while (std::chrono::steady_clock::now() < give_up) {
       for (size_t nl; (nl = buffer.find('\n')) != std::string::npos; buffer.erase(0, nl + 1)) {
-        if (buffer.compare(0, ready_prefix.size(), ready_prefix) == 0) return buffer.substr(ready_prefix.size(), nl - ready_prefix.size());
+        if (buffer.compare(0, ready_prefix.size(), ready_prefix) == 0)
+          return buffer.substr(ready_prefix.size(), nl - ready_prefix.size());
       }
       pollfd fd{.fd = out_fd_, .events = POLLIN, .revents = 0};
       if (::poll(&fd, 1, 100) <= 0) continue;
