@@ -1,8 +1,7 @@
 #include "api/witness_service.h"
 
-#include <charconv>
-
 #include "chain/proof.h"
+#include "util/encoding.h"
 
 namespace traceledger::api {
 namespace {
@@ -26,14 +25,10 @@ int StatusOf(chain::WitnessErrorCode code) {
   return 500;
 }
 
+// A text/x.tlog.size body: the decimal size and a newline.
 std::optional<uint64_t> ParseSizeBody(std::string_view body) {
   if (body.empty() || body.back() != '\n') return std::nullopt;
-  body.remove_suffix(1);
-  if (body.empty() || (body.size() > 1 && body[0] == '0')) return std::nullopt;
-  uint64_t v = 0;
-  auto [end, ec] = std::from_chars(body.data(), body.data() + body.size(), v);
-  if (ec != std::errc() || end != body.data() + body.size()) return std::nullopt;
-  return v;
+  return ParseDecimal(body.substr(0, body.size() - 1));
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 #include "chain/checkpoint.h"
 
-#include <charconv>
 #include <cstring>
 
 #include "chain/merkle.h"
@@ -64,22 +63,6 @@ std::optional<std::string> CheckKeyName(std::string_view name) {
     i += len;
   }
   return std::nullopt;
-}
-
-std::optional<uint64_t> ParseDecimal(std::string_view s) {
-  if (s.empty() || (s.size() > 1 && s[0] == '0')) return std::nullopt;
-  uint64_t v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-uint32_t TypedKeyId(std::string_view name, std::string_view type, const wallet::PublicKey& key) {
-  Sha256Hasher hasher;
-  const uint8_t type_byte[1] = {kUnassignedType};
-  hasher.Update(name).Update("\n").Update(type_byte).Update(type).Update(key.bytes());
-  const Hash h = hasher.Finish();
-  return GetBigEndian32(h.data());
 }
 
 std::array<uint8_t, 32> NoteDigest(std::string_view text) {
@@ -202,8 +185,16 @@ NoteResult<Checkpoint> Checkpoint::Parse(std::string_view text) {
   return c;
 }
 
+uint32_t SignatureKeyId(std::string_view name, std::string_view type, const wallet::PublicKey& key) {
+  Sha256Hasher hasher;
+  const uint8_t type_byte[1] = {kUnassignedType};
+  hasher.Update(name).Update("\n").Update(type_byte).Update(type).Update(key.bytes());
+  const Hash h = hasher.Finish();
+  return GetBigEndian32(h.data());
+}
+
 uint32_t NoteKeyId(std::string_view name, const wallet::PublicKey& key) {
-  return TypedKeyId(name, kNoteSignatureType, key);
+  return SignatureKeyId(name, kNoteSignatureType, key);
 }
 
 NoteSignature SignNote(std::string_view name, const wallet::SecretKey& key, std::string_view text) {

@@ -98,6 +98,10 @@ struct Checkpoint {
   static NoteResult<Checkpoint> Parse(std::string_view text);
 };
 
+// SHA-256(name || 0x0A || 0xff || type || pk)[0:4] as a big-endian u32:
+// signed-note's recommended key id for signature type 0xff followed by the
+// identifier `type`.
+uint32_t SignatureKeyId(std::string_view name, std::string_view type, const wallet::PublicKey& key);
 uint32_t NoteKeyId(std::string_view name, const wallet::PublicKey& key);
 NoteSignature SignNote(std::string_view name, const wallet::SecretKey& key, std::string_view text);
 

@@ -96,6 +96,29 @@ ProofResult<std::vector<Hash>> Collect(NodeSource& nodes, Walk&& walk) {
   return path;
 }
 
+// The loop shared by RFC 9162 §2.1.3.2 (step 4) and §2.1.4.2 (step 6):
+// for each hash c, on_left(c) when c is a left sibling (fn odd or fn ==
+// sn), else on_right(c), shifting fn and sn as the RFC says. False if the
+// path is longer or shorter than (fn, sn) allow.
+template <typename Left, typename Right>
+bool Climb(std::span<const Hash> path, uint64_t fn, uint64_t sn, Left&& on_left, Right&& on_right) {
+  for (const Hash& c : path) {
+    if (sn == 0) return false;
+    if ((fn & 1) != 0 || fn == sn) {
+      on_left(c);
+      while ((fn & 1) == 0 && fn != 0) {
+        fn >>= 1;
+        sn >>= 1;
+      }
+    } else {
+      on_right(c);
+    }
+    fn >>= 1;
+    sn >>= 1;
+  }
+  return sn == 0;
+}
+
 std::string Count(size_t got, size_t want) {
   return "the proof has " + std::to_string(got) + " hashes, " + std::to_string(want) + " expected";
 }
@@ -213,24 +236,13 @@ ProofResult<void> VerifyInclusion(uint64_t index, uint64_t size, const Hash& lea
   }
   const size_t want = InclusionProofLength(index, size);
   if (proof.size() != want) return Error(ProofErrorCode::kBadNodeCount, Count(proof.size(), want));
-  // RFC 9162 §2.1.3.2, step by step.
-  uint64_t fn = index, sn = size - 1;
+  // RFC 9162 §2.1.3.2.
   Hash r = leaf_hash;
-  for (const Hash& p : proof) {
-    if (sn == 0) return Error(ProofErrorCode::kBadNodeCount, "the proof is longer than the path");
-    if ((fn & 1) != 0 || fn == sn) {
-      r = NodeHash(p, r);
-      while ((fn & 1) == 0 && fn != 0) {
-        fn >>= 1;
-        sn >>= 1;
-      }
-    } else {
-      r = NodeHash(r, p);
-    }
-    fn >>= 1;
-    sn >>= 1;
+  if (!Climb(
+          proof, index, size - 1, [&](const Hash& p) { r = NodeHash(p, r); },
+          [&](const Hash& p) { r = NodeHash(r, p); })) {
+    return Error(ProofErrorCode::kBadNodeCount, "the proof does not fit the path");
   }
-  if (sn != 0) return Error(ProofErrorCode::kBadNodeCount, "the proof is shorter than the path");
   if (r != root) {
     return Error(ProofErrorCode::kRootMismatch, "the path leads to " + HashHex(r) + ", not the root " +
                                                     HashHex(root) + " of size " + std::to_string(size));
@@ -254,7 +266,7 @@ ProofResult<void> VerifyConsistency(uint64_t old_size, uint64_t new_size, const 
     }
     return {};
   }
-  // RFC 9162 §2.1.4.2, step by step.
+  // RFC 9162 §2.1.4.2.
   std::vector<Hash> path;
   path.reserve(proof.size() + 1);
   if (std::has_single_bit(old_size)) path.push_back(old_root);
@@ -265,23 +277,15 @@ ProofResult<void> VerifyConsistency(uint64_t old_size, uint64_t new_size, const 
     sn >>= 1;
   }
   Hash fr = path[0], sr = path[0];
-  for (size_t i = 1; i < path.size(); ++i) {
-    const Hash& c = path[i];
-    if (sn == 0) return Error(ProofErrorCode::kBadNodeCount, "the proof is longer than the path");
-    if ((fn & 1) != 0 || fn == sn) {
-      fr = NodeHash(c, fr);
-      sr = NodeHash(c, sr);
-      while ((fn & 1) == 0 && fn != 0) {
-        fn >>= 1;
-        sn >>= 1;
-      }
-    } else {
-      sr = NodeHash(sr, c);
-    }
-    fn >>= 1;
-    sn >>= 1;
+  if (!Climb(
+          std::span<const Hash>(path).subspan(1), fn, sn,
+          [&](const Hash& c) {
+            fr = NodeHash(c, fr);
+            sr = NodeHash(c, sr);
+          },
+          [&](const Hash& c) { sr = NodeHash(sr, c); })) {
+    return Error(ProofErrorCode::kBadNodeCount, "the proof does not fit the path");
   }
-  if (sn != 0) return Error(ProofErrorCode::kBadNodeCount, "the proof is shorter than the path");
   if (fr != old_root) {
     return Error(ProofErrorCode::kOldRootMismatch,
                  "the proof leads to " + HashHex(fr) + ", not the old root " + HashHex(old_root));

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -29,14 +28,6 @@ std::array<uint8_t, 32> CosignatureDigest(uint64_t timestamp, std::string_view t
 
 WitnessError Err(WitnessErrorCode code, std::string message) {
   return WitnessError{code, std::move(message), 0};
-}
-
-std::optional<uint64_t> ParseDecimal(std::string_view s) {
-  if (s.empty() || (s.size() > 1 && s[0] == '0')) return std::nullopt;
-  uint64_t v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return v;
 }
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
@@ -87,11 +78,7 @@ std::optional<std::map<std::string, WitnessedState>> DecodeState(std::string_vie
 }  // namespace
 
 uint32_t CosignatureKeyId(std::string_view name, const wallet::PublicKey& key) {
-  Sha256Hasher hasher;
-  const uint8_t type_byte[1] = {0xff};
-  hasher.Update(name).Update("\n").Update(type_byte).Update(kCosignatureType).Update(key.bytes());
-  const Hash h = hasher.Finish();
-  return GetBigEndian32(h.data());
+  return SignatureKeyId(name, kCosignatureType, key);
 }
 
 std::string CosignatureMessage(uint64_t timestamp, std::string_view checkpoint_text) {

@@ -1,6 +1,7 @@
 #include "util/encoding.h"
 
 #include <array>
+#include <charconv>
 
 namespace traceledger {
 namespace {
@@ -118,6 +119,14 @@ std::optional<std::vector<uint8_t>> Base64Decode(std::string_view text) {
   // The unpadded length fixes the padding: 2 chars left -> "==", 3 -> "=".
   if ((4 - url.size() % 4) % 4 != padding) return std::nullopt;
   return Base64UrlDecode(url);
+}
+
+std::optional<uint64_t> ParseDecimal(std::string_view text) {
+  if (text.empty() || (text.size() > 1 && text[0] == '0')) return std::nullopt;
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return v;
 }
 
 void PutBigEndian64(uint64_t v, uint8_t out[8]) {

@@ -30,6 +30,10 @@ std::string Base64Encode(std::span<const uint8_t> bytes);
 // padding the length requires, and the unused bits are zero.
 std::optional<std::vector<uint8_t>> Base64Decode(std::string_view text);
 
+// ASCII decimal digits only: no sign, no leading zeros ("0" alone is 0),
+// at most 2^64 - 1. Returns nullopt otherwise.
+std::optional<uint64_t> ParseDecimal(std::string_view text);
+
 // Big-endian fixed-width integer encoding.
 void PutBigEndian64(uint64_t v, uint8_t out[8]);
 uint64_t GetBigEndian64(const uint8_t in[8]);

@@ -1,9 +1,34 @@
-// Certificate Transparency reference leaves and roots, shared by the Merkle
-// and proof tests.
+// Certificate Transparency reference leaves and roots, and random leaves,
+// shared by the Merkle and proof tests.
 #ifndef TRACELEDGER_TESTS_CHAIN_CT_VECTORS_H_
 #define TRACELEDGER_TESTS_CHAIN_CT_VECTORS_H_
 
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <random>
+#include <vector>
+
+#include "chain/hash.h"
+
 namespace traceledger::chain {
+
+// A hash from 64 hex digits; fails the test otherwise.
+inline Hash H(const char* hex) {
+  std::optional<Hash> h = HashFromHex(hex);
+  EXPECT_TRUE(h.has_value()) << hex;
+  return h.value_or(Hash{});
+}
+
+// n pseudo-random leaf hashes.
+inline std::vector<Hash> RandomLeaves(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<Hash> out(n);
+  for (Hash& h : out) {
+    for (uint8_t& b : h) b = static_cast<uint8_t>(rng());
+  }
+  return out;
+}
 
 // The Certificate Transparency reference vectors (RFC 6962 hashing, which
 // RFC 9162 §2.1 keeps unchanged), as published in transparency-dev/merkle

@@ -35,27 +35,12 @@ const char* const kLevel2Hex[] = {
     "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
 };
 
-Hash H(const char* hex) {
-  std::optional<Hash> h = HashFromHex(hex);
-  EXPECT_TRUE(h.has_value()) << hex;
-  return h.value_or(Hash{});
-}
-
 std::vector<Hash> CtLeafHashes() {
   std::vector<Hash> out;
   for (const char* hex : kLeafInputsHex) {
     std::optional<std::vector<uint8_t>> entry = HexDecode(hex);
     EXPECT_TRUE(entry.has_value());
     out.push_back(LeafHash(*entry));
-  }
-  return out;
-}
-
-std::vector<Hash> RandomLeaves(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<Hash> out(n);
-  for (Hash& h : out) {
-    for (uint8_t& b : h) b = static_cast<uint8_t>(rng());
   }
   return out;
 }

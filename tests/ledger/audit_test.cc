@@ -319,6 +319,14 @@ class AuditTest : public ::testing::Test {
   }
   void TearDown() override { RemoveDir(dir_); }
 
+  // Replaces this test's copy of the template with a fresh one.
+  void FreshCopy() {
+    RemoveDir(dir_);
+    dir_ = MakeScratchDir("audit");
+    path_ = dir_ + "/ledger";
+    fs::copy(built_->path, path_, fs::copy_options::recursive);
+  }
+
   std::unique_ptr<chain::Store> OpenStore() const { return OpenRawStore(path_); }
 
   AuditReport AuditCopy(AuditOptions options = {}) const {
@@ -857,10 +865,7 @@ TEST_F(TamperTest, StrayKeysOutsideTheLayoutAreCaught) {
       EXPECT_FALSE(report.ok);
     }
     // Remove it again for the next one (a fresh copy of the template).
-    RemoveDir(dir_);
-    dir_ = MakeScratchDir("audit");
-    path_ = dir_ + "/ledger";
-    fs::copy(built_->path, path_, fs::copy_options::recursive);
+    FreshCopy();
   }
 }
 
@@ -885,10 +890,7 @@ TEST_F(TamperTest, DamagedOrMissingNodeHashesAreCaughtAtTheirBlock) {
     ASSERT_LT(last_leaf, built_->tree_size);
     for (bool remove : {false, true}) {
       SCOPED_TRACE("level " + std::to_string(level) + (remove ? " removed" : " damaged"));
-      RemoveDir(dir_);
-      dir_ = MakeScratchDir("audit");
-      path_ = dir_ + "/ledger";
-      fs::copy(built_->path, path_, fs::copy_options::recursive);
+      FreshCopy();
       {
         auto store = OpenStore();
         ASSERT_NE(store, nullptr);
@@ -951,10 +953,7 @@ TEST_F(TamperTest, StoredCheckpointsAreVerified) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.why.empty() ? "valid" : c.why);
-    RemoveDir(dir_);
-    dir_ = MakeScratchDir("audit");
-    path_ = dir_ + "/ledger";
-    fs::copy(built_->path, path_, fs::copy_options::recursive);
+    FreshCopy();
     {
       auto store = OpenStore();
       ASSERT_NE(store, nullptr);
