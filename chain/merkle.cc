@@ -67,13 +67,7 @@ Hash MerkleRootOfLeaves(std::span<const Hash> leaf_hashes) {
 // perfect subtrees of equal size into one of twice the size.
 // REQUIRES: size() < 2^64 - 1 (unreachable in practice).
 void MerkleFrontier::AppendLeaf(const Hash& leaf_hash) {
-  Hash carry = leaf_hash;
-  for (uint64_t s = size_; (s & 1) != 0; s >>= 1) {
-    carry = NodeHash(nodes_.back(), carry);
-    nodes_.pop_back();
-  }
-  nodes_.push_back(carry);
-  ++size_;
+  AppendLeaf(leaf_hash, [](unsigned, uint64_t, const Hash&) {});
 }
 
 // The RFC's recursive split always puts the largest perfect subtree on the

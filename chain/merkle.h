@@ -35,6 +35,25 @@ class MerkleFrontier {
 
   uint64_t size() const { return size_; }
   void AppendLeaf(const Hash& leaf_hash);
+  // Same, and calls on_node(level, index, hash) for every perfect subtree
+  // the leaf completes, bottom-up: the leaf itself (level 0, index =
+  // size() before the call), then each merge (level l covers leaves
+  // [index << l, (index + 1) << l)).
+  template <typename OnNode>
+  void AppendLeaf(const Hash& leaf_hash, OnNode&& on_node) {
+    const uint64_t leaf_index = size_;
+    on_node(0u, leaf_index, leaf_hash);
+    Hash carry = leaf_hash;
+    unsigned level = 0;
+    for (uint64_t s = size_; (s & 1) != 0; s >>= 1) {
+      carry = NodeHash(nodes_.back(), carry);
+      nodes_.pop_back();
+      ++level;
+      on_node(level, leaf_index >> level, carry);
+    }
+    nodes_.push_back(carry);
+    ++size_;
+  }
   // Root of the tree of size(); EmptyRoot() when empty.
   Hash Root() const;
 

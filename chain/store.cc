@@ -21,7 +21,11 @@ namespace {
 
 constexpr char kBlockPrefix = 'B';
 constexpr char kEntryPrefix = 'E';
+constexpr char kNodePrefix = 'H';
+constexpr char kCheckpointPrefix = 'K';
 constexpr std::string_view kMetaKey = "M";
+// Leaves per batch when node hashes are built for an existing log.
+constexpr uint64_t kRebuildBatchLeaves = 65536;
 
 std::string NumberKey(char prefix, uint64_t n) {
   std::string key(9, '\0');
@@ -148,6 +152,16 @@ std::string EncodeTip(const Tip& tip) {
   return out;
 }
 
+// Adds to `batch` the node hashes at stored levels that appending
+// `leaf_hash` to `frontier` completes, and appends it.
+void AppendLeafAndNodes(MerkleFrontier& frontier, const Hash& leaf_hash, leveldb::WriteBatch& batch) {
+  frontier.AppendLeaf(leaf_hash, [&](unsigned level, uint64_t index, const Hash& hash) {
+    if (level % kNodeLevelStride != 0) return;
+    batch.Put(ToSlice(Store::NodeKey(level, index)),
+              leveldb::Slice(reinterpret_cast<const char*>(hash.data()), hash.size()));
+  });
+}
+
 std::optional<Tip> DecodeTip(std::string_view bytes) {
   if (bytes.size() < 40) return std::nullopt;
   Tip tip;
@@ -197,6 +211,36 @@ struct Store::Impl {
     if (!s.ok()) return FromStatus(s, "read");
     return std::optional<std::string>(std::move(value));
   }
+
+  // Computes node hashes from the entries when the last leaf's is missing.
+  StoreResult<void> BuildMissingNodes() {
+    if (!tip || tip->frontier.size() == 0) return {};
+    const uint64_t size = tip->frontier.size();
+    auto last = Get(NodeKey(0, size - 1));
+    if (!last.ok()) return last.error();
+    if (last->has_value()) return {};
+    MerkleFrontier frontier;
+    leveldb::WriteBatch batch;
+    leveldb::ReadOptions ro;
+    ro.fill_cache = false;
+    std::unique_ptr<leveldb::Iterator> it(db->NewIterator(ro));
+    it->Seek(ToSlice(EntryKey(0)));
+    for (uint64_t i = 0; i < size; ++i, it->Next()) {
+      if (!it->Valid() || ToView(it->key()) != EntryKey(i)) {
+        if (!it->status().ok()) return FromStatus(it->status(), "build node hashes");
+        return StoreError{StoreErrorCode::kCorruption,
+                          "build node hashes: entry " + std::to_string(i) + " is missing"};
+      }
+      AppendLeafAndNodes(frontier, LeafHash(ToView(it->value())), batch);
+      const bool final_leaf = i + 1 == size;
+      if (final_leaf || frontier.size() % kRebuildBatchLeaves == 0) {
+        auto written = Commit(batch, /*sync=*/final_leaf, "build node hashes");
+        if (!written.ok()) return written;
+        batch.Clear();
+      }
+    }
+    return {};
+  }
 };
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -204,6 +248,15 @@ Store::~Store() = default;
 
 std::string Store::BlockKey(uint64_t height) { return NumberKey(kBlockPrefix, height); }
 std::string Store::EntryKey(uint64_t index) { return NumberKey(kEntryPrefix, index); }
+std::string Store::CheckpointKey(uint64_t size) { return NumberKey(kCheckpointPrefix, size); }
+
+std::string Store::NodeKey(unsigned level, uint64_t index) {
+  std::string key(10, '\0');
+  key[0] = kNodePrefix;
+  key[1] = static_cast<char>(level);
+  PutBigEndian64(index, reinterpret_cast<uint8_t*>(key.data() + 2));
+  return key;
+}
 
 StoreResult<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   auto impl = std::make_unique<Impl>();
@@ -249,6 +302,8 @@ StoreResult<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     if (!tip) return StoreError{StoreErrorCode::kCorruption, "tip record (key 'M') does not parse"};
     impl->tip = std::move(*tip);
   }
+  auto built = impl->BuildMissingNodes();
+  if (!built.ok()) return built.error();
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
@@ -280,13 +335,14 @@ StoreResult<void> Store::AppendBlock(const SignedBlock& block, std::span<const s
   }
   // The root must cover exactly these entries: never store a block whose
   // header commits to a log other than the one stored.
+  // Recomputing the frontier also yields the node hashes the block completes.
+  leveldb::WriteBatch batch;
   MerkleFrontier extended = current ? current->frontier : MerkleFrontier();
-  for (const auto& entry : entries) extended.AppendLeaf(LeafHash(entry));
+  for (const auto& entry : entries) AppendLeafAndNodes(extended, LeafHash(entry), batch);
   if (!(extended == frontier_after)) {
     return StoreError{StoreErrorCode::kInvalid, "the Merkle root does not cover the block's entries"};
   }
 
-  leveldb::WriteBatch batch;
   batch.Put(ToSlice(BlockKey(h.height)), ToSlice(block.Serialize()));
   for (size_t i = 0; i < entries.size(); ++i) {
     batch.Put(ToSlice(EntryKey(size_before + i)), ToSlice(entries[i]));
@@ -306,6 +362,76 @@ StoreResult<void> Store::Write(const WriteSet& extra, bool sync) {
   leveldb::WriteBatch batch;
   if (!AddHigherLayerKeys(extra, batch)) return HigherLayerKeyError();
   return impl_->Commit(batch, sync, "write");
+}
+
+StoreResult<void> Store::PutCheckpoint(uint64_t size, std::string_view value, bool sync) {
+  std::optional<Tip> current = tip();
+  const uint64_t tree_size = current ? current->frontier.size() : 0;
+  if (size > tree_size) {
+    return StoreError{StoreErrorCode::kInvalid, "checkpoint of size " + std::to_string(size) +
+                                                    " is beyond the log (size " + std::to_string(tree_size) +
+                                                    ")"};
+  }
+  leveldb::WriteBatch batch;
+  batch.Put(ToSlice(CheckpointKey(size)), ToSlice(value));
+  return impl_->Commit(batch, sync, "store checkpoint " + std::to_string(size));
+}
+
+StoreResult<std::optional<std::string>> Store::GetCheckpoint(uint64_t size) const {
+  return impl_->Get(CheckpointKey(size));
+}
+
+StoreResult<std::optional<std::pair<uint64_t, std::string>>> Store::LastCheckpoint() const {
+  using Found = std::optional<std::pair<uint64_t, std::string>>;
+  std::unique_ptr<leveldb::Iterator> it(impl_->db->NewIterator(leveldb::ReadOptions()));
+  // The last 'K' key sorts right before the first key >= "L".
+  const char next_prefix[1] = {kCheckpointPrefix + 1};
+  it->Seek(leveldb::Slice(next_prefix, 1));
+  if (it->Valid()) {
+    it->Prev();
+  } else {
+    it->SeekToLast();
+  }
+  if (!it->status().ok()) return FromStatus(it->status(), "read last checkpoint");
+  if (!it->Valid()) return Found();
+  std::string_view key = ToView(it->key());
+  if (key.empty() || key[0] != kCheckpointPrefix) return Found();
+  if (key.size() != 9) {
+    return StoreError{StoreErrorCode::kCorruption,
+                      "checkpoint key of " + std::to_string(key.size()) + " bytes"};
+  }
+  uint64_t size = GetBigEndian64(reinterpret_cast<const uint8_t*>(key.data() + 1));
+  return Found(std::pair{size, std::string(ToView(it->value()))});
+}
+
+StoreResult<std::vector<Hash>> Store::GetNodes(unsigned level, uint64_t first, uint64_t count) const {
+  if (level % kNodeLevelStride != 0 || level >= 64 || count == 0) {
+    return StoreError{StoreErrorCode::kInvalid, "no node hashes are kept at level " + std::to_string(level)};
+  }
+  std::vector<Hash> out(count);
+  auto missing = [&](uint64_t index) {
+    return StoreError{StoreErrorCode::kCorruption, "node hash at level " + std::to_string(level) + " index " +
+                                                       std::to_string(index) + " is missing or damaged"};
+  };
+  if (count == 1) {
+    auto value = impl_->Get(NodeKey(level, first));
+    if (!value.ok()) return value.error();
+    if (!value->has_value() || (*value)->size() != sizeof(Hash)) return missing(first);
+    std::memcpy(out[0].data(), (*value)->data(), sizeof(Hash));
+    return out;
+  }
+  std::unique_ptr<leveldb::Iterator> it(impl_->db->NewIterator(leveldb::ReadOptions()));
+  std::string key = NodeKey(level, first);
+  it->Seek(ToSlice(key));
+  for (uint64_t i = 0; i < count; ++i, it->Next()) {
+    PutBigEndian64(first + i, reinterpret_cast<uint8_t*>(key.data() + 2));
+    if (!it->Valid() || ToView(it->key()) != key || it->value().size() != sizeof(Hash)) {
+      if (!it->status().ok()) return FromStatus(it->status(), "read node hashes");
+      return missing(first + i);
+    }
+    std::memcpy(out[i].data(), it->value().data(), sizeof(Hash));
+  }
+  return out;
 }
 
 StoreResult<std::optional<SignedBlock>> Store::GetBlock(uint64_t height) const {
@@ -363,6 +489,13 @@ StoreResult<void> Store::RawPutForTesting(std::string_view key, std::string_view
   leveldb::WriteOptions wo;
   leveldb::Status s = impl_->db->Put(wo, ToSlice(key), ToSlice(value));
   if (!s.ok()) return FromStatus(s, "raw put");
+  return {};
+}
+
+StoreResult<void> Store::RawDeleteForTesting(std::string_view key) {
+  leveldb::WriteOptions wo;
+  leveldb::Status s = impl_->db->Delete(wo, ToSlice(key));
+  if (!s.ok()) return FromStatus(s, "raw delete");
   return {};
 }
 

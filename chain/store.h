@@ -4,13 +4,27 @@
 // Keyspace (docs/FORMAT.md, "Store layout"):
 //   'B' + height (8 bytes BE)  -> signed block (192 bytes)
 //   'E' + index  (8 bytes BE)  -> log entry (a record's canonical bytes)
+//   'H' + level (1 byte) + index (8 bytes BE)
+//                              -> node hash: root of the perfect subtree of
+//                                 leaves [index << level, (index+1) << level),
+//                                 for every level that is a multiple of
+//                                 kNodeLevelStride (0 = the leaf hashes)
+//   'K' + tree size (8 bytes BE)
+//                              -> a signed checkpoint of that size
+//                                 (chain/checkpoint.h)
 //   'M'                        -> tip: height, block hash, Merkle frontier
 //   lowercase-prefixed keys    -> owned by higher layers (indexes, state)
 //
-// AppendBlock writes a block, its entries, the new tip and the caller's
-// index/state entries in one LevelDB WriteBatch: after a crash either all
-// of it is there or none of it is. With sync=true the write is fsync'ed
-// before AppendBlock returns, so a caller may acknowledge only then.
+// AppendBlock writes a block, its entries, the node hashes they complete,
+// the new tip and the caller's index/state entries in one LevelDB
+// WriteBatch: after a crash either all of it is there or none of it is.
+// With sync=true the write is fsync'ed before AppendBlock returns, so a
+// caller may acknowledge only then.
+//
+// Node hashes let proofs (chain/proof.h) reach any node of any perfect
+// subtree with one read of at most 2^(kNodeLevelStride-1) consecutive keys.
+// A store written before node hashes existed gets them on Open: a one-time
+// scan of all entries (see Open).
 //
 // Thread-safety: all methods may be called concurrently; AppendBlock calls
 // must be serialized by the caller (there is one block writer).
@@ -56,6 +70,9 @@ struct FaultInjector {
   std::atomic<bool> fail_syncs{false};   // WritableFile::Sync fails
 };
 
+// Node hashes are kept at levels 0, 4, 8, ...: about 1.07 keys per entry.
+inline constexpr unsigned kNodeLevelStride = 4;
+
 struct StoreOptions {
   std::string path;
   bool create_if_missing = true;
@@ -89,6 +106,10 @@ class WriteSet {
 
 class Store {
  public:
+  // Opens (or creates) the store. If the log has entries but no node
+  // hashes (a store from before they existed, or an interrupted rebuild),
+  // computes them from the entries first, in batches; the last batch is
+  // fsync'ed and holds the last leaf's hash, which is what is checked.
   [[nodiscard]] static StoreResult<std::unique_ptr<Store>> Open(const StoreOptions& options);
   ~Store();
   Store(const Store&) = delete;
@@ -120,6 +141,14 @@ class Store {
     return AppendBlock(block, views, frontier_after, extra, sync);
   }
 
+  // Stores a signed checkpoint of tree size `size` under 'K' + size,
+  // replacing one of the same size. kInvalid if size exceeds the tip's tree
+  // size. Checkpoint rules (consistency) are the caller's (chain/checkpoint).
+  [[nodiscard]] StoreResult<void> PutCheckpoint(uint64_t size, std::string_view value, bool sync);
+  [[nodiscard]] StoreResult<std::optional<std::string>> GetCheckpoint(uint64_t size) const;
+  // The stored checkpoint with the largest size, with that size.
+  [[nodiscard]] StoreResult<std::optional<std::pair<uint64_t, std::string>>> LastCheckpoint() const;
+
   // Writes higher-layer keys only (no block). Used for scratch state.
   [[nodiscard]] StoreResult<void> Write(const WriteSet& extra, bool sync);
 
@@ -142,12 +171,20 @@ class Store {
       uint64_t first, uint64_t count,
       const std::function<bool(uint64_t index, std::string_view entry)>& fn) const;
 
+  // `count` consecutive node hashes at `level` from index `first`.
+  // kInvalid unless level is a multiple of kNodeLevelStride and count > 0;
+  // kCorruption if one is missing, misplaced or not 32 bytes.
+  [[nodiscard]] StoreResult<std::vector<Hash>> GetNodes(unsigned level, uint64_t first, uint64_t count) const;
+
   // Raw access under the chain's own keys, for tamper tests and repair
-  // tools: writes `value` at `key` without any check.
+  // tools: writes or deletes `key` without any check.
   [[nodiscard]] StoreResult<void> RawPutForTesting(std::string_view key, std::string_view value);
+  [[nodiscard]] StoreResult<void> RawDeleteForTesting(std::string_view key);
 
   static std::string BlockKey(uint64_t height);
   static std::string EntryKey(uint64_t index);
+  static std::string NodeKey(unsigned level, uint64_t index);
+  static std::string CheckpointKey(uint64_t size);
 
  private:
   struct Impl;

@@ -1,13 +1,18 @@
 #include "ledger/audit.h"
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
+#include <map>
 #include <vector>
 
+#include "chain/checkpoint.h"
 #include "chain/merkle.h"
+#include "chain/proof.h"
 #include "ledger/record.h"
 #include "ledger/rules.h"
 #include "ledger/state.h"
+#include "util/encoding.h"
 #include "util/thread_pool.h"
 
 namespace traceledger::ledger {
@@ -21,6 +26,13 @@ struct BlockInWindow {
   chain::SignedBlock block;
   size_t first_entry = 0;  // into the window's entry vector
   std::string problem;     // from reading/header checks done in parallel
+};
+
+// A node hash the store must hold, and the block that completed it.
+struct ExpectedNode {
+  uint64_t index = 0;
+  chain::Hash hash{};
+  uint64_t height = 0;
 };
 
 struct EntryCheck {
@@ -85,6 +97,7 @@ class Auditor {
     tip_ = *tip;
     if (!ForwardPass()) return report_;
     if (!CheckTip()) return report_;
+    if (!CheckCheckpoints()) return report_;
     if (options_.check_facts && !FactPass()) return report_;
     return report_;
   }
@@ -169,7 +182,8 @@ class Auditor {
                        options_.max_clock_skew_s, checks[e].facts);
       });
 
-      // Sequential: links, entries in order, roots.
+      // Sequential: links, entries in order, roots, node hashes.
+      std::map<unsigned, std::vector<ExpectedNode>> nodes;
       for (size_t bi = 0; bi < blocks.size(); ++bi) {
         const BlockInWindow& b = blocks[bi];
         const chain::BlockHeader& h = b.block.header;
@@ -191,7 +205,9 @@ class Auditor {
             Failed(b.height, "record at index " + std::to_string(h.first_index() + k) + ": " + c.problem);
             return false;
           }
-          frontier.AppendLeaf(c.leaf);
+          frontier.AppendLeaf(c.leaf, [&](unsigned level, uint64_t index, const chain::Hash& hash) {
+            if (level % chain::kNodeLevelStride == 0) nodes[level].push_back({index, hash, b.height});
+          });
           expected_facts_ += c.facts;
         }
         if (frontier.size() != h.tree_size || frontier.Root() != h.root) {
@@ -203,6 +219,7 @@ class Auditor {
         ++report_.blocks;
         report_.records += h.record_count;
       }
+      if (!CheckNodes(nodes)) return false;
       if (state_.io_error()) {
         Failed(blocks.empty() ? 0 : blocks.back().height, "reading state failed (I/O error)");
         return false;
@@ -215,6 +232,85 @@ class Auditor {
     }
     final_hash_ = prev_hash;
     final_frontier_ = frontier;
+    return true;
+  }
+
+  // The store holds exactly these node hashes, consecutively (a scan, so a
+  // stray key between two of them is found too).
+  bool CheckNodes(const std::map<unsigned, std::vector<ExpectedNode>>& nodes) {
+    for (const auto& [level, expected] : nodes) {
+      size_t k = 0;
+      std::optional<std::string> problem;
+      auto scan = store_.Scan("H", chain::Store::NodeKey(level, expected[0].index),
+                              [&](std::string_view key, std::string_view value) {
+                                const ExpectedNode& e = expected[k];
+                                if (key != chain::Store::NodeKey(level, e.index)) {
+                                  problem = "node hash at level " + std::to_string(level) + " index " +
+                                            std::to_string(e.index) + " is missing";
+                                } else if (value.size() != e.hash.size() ||
+                                           std::memcmp(value.data(), e.hash.data(), e.hash.size()) != 0) {
+                                  problem = "node hash at level " + std::to_string(level) + " index " +
+                                            std::to_string(e.index) + " differs from the entries'";
+                                }
+                                return !problem && ++k < expected.size();
+                              });
+      if (!scan.ok()) {
+        Failed(expected[k].height, scan.error().message);
+        return false;
+      }
+      if (!problem && k < expected.size()) {
+        problem = "node hash at level " + std::to_string(level) + " index " +
+                  std::to_string(expected[k].index) + " is missing";
+      }
+      if (problem) {
+        Failed(expected[std::min(k, expected.size() - 1)].height, *problem);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Every stored checkpoint: a key of 9 bytes, a size within the log, a
+  // note that parses and verifies under its recorded signer, that signer an
+  // operator key as of that size, and the root of the log at that size.
+  bool CheckCheckpoints() {
+    std::optional<std::string> problem;
+    chain::StoreNodeSource nodes(store_);
+    auto scan = store_.Scan("K", {}, [&](std::string_view key, std::string_view value) {
+      const std::string what = "checkpoint " + PrintableKey(key);
+      if (key.size() != 9) {
+        problem = what + ": malformed key";
+        return false;
+      }
+      const uint64_t size = GetBigEndian64(reinterpret_cast<const uint8_t*>(key.data() + 1));
+      auto stored = chain::StoredCheckpoint::Decode(value);
+      if (!stored.ok()) {
+        problem = what + ": " + stored.error().message;
+        return false;
+      }
+      if (stored->checkpoint.size != size || size > tip_.frontier.size() || size == 0) {
+        problem = what + ": size " + std::to_string(stored->checkpoint.size) + " does not fit the log";
+        return false;
+      }
+      auto root = chain::RootAt(nodes, size);
+      if (!root.ok() || *root != stored->checkpoint.root) {
+        problem = what + ": root differs from the log's at size " + std::to_string(size);
+        return false;
+      }
+      Record probe;
+      probe.author = stored->signer.KeyId();
+      auto author = ResolveAuthor(probe, state_, size);
+      if (!author.ok() || !HasRole(state_, author->party, Role::kOperator, size)) {
+        problem = what + ": signer " + probe.author + " is not an operator key";
+        return false;
+      }
+      return true;
+    });
+    if (!scan.ok()) problem = scan.error().message;
+    if (problem) {
+      Failed(tip_.height, *problem);
+      return false;
+    }
     return true;
   }
 
@@ -239,28 +335,44 @@ class Auditor {
              "the block keyspace holds keys other than blocks 0.." + std::to_string(tip_.height));
       return false;
     }
-    std::string first_entry = chain::Store::EntryKey(0);
+    // Between the layout's ranges: 'B' blocks, 'E' entries, 'H' node
+    // hashes level by level (the forward pass read each level's range
+    // [0, size >> level) contiguously), 'K' checkpoints (checked one by
+    // one), 'M', lowercase keys.
+    const uint64_t size = tip_.frontier.size();
+    auto after_nodes = [](char c) { return c == 'K' || c == 'M' || (c >= 'a' && c <= 'z'); };
     struct Gap {
       std::string from;                   // seek here
       std::function<bool(char)> allowed;  // first byte of the next key
+      std::string exact;                  // or, when set, exactly this key
     };
-    const Gap gaps[] = {
-        {"", [](char c) { return c == 'B'; }},
-        {"C", [](char c) { return c == 'E' || c == 'M' || (c >= 'a' && c <= 'z'); }},
-        {chain::Store::EntryKey(tip_.frontier.size()),
-         [](char c) { return c == 'M' || (c >= 'a' && c <= 'z'); }},
-        {"M\x01", [](char c) { return c >= 'a' && c <= 'z'; }},
-        {"{", [](char) { return false; }},
+    std::vector<Gap> gaps = {
+        {"", [](char c) { return c == 'B'; }, {}},
+        {"C", [](char c) { return c == 'E' || c == 'H' || c == 'K' || c == 'M' || (c >= 'a' && c <= 'z'); },
+         size > 0 ? chain::Store::EntryKey(0) : std::string()},
+        {chain::Store::EntryKey(size),
+         [](char c) { return c == 'H' || c == 'K' || c == 'M' || (c >= 'a' && c <= 'z'); },
+         {}},
+        {"H", after_nodes, size > 0 ? chain::Store::NodeKey(0, 0) : std::string()},
     };
+    for (unsigned level = 0; level < 64 && (size >> level) > 0; level += chain::kNodeLevelStride) {
+      const unsigned next_level = level + chain::kNodeLevelStride;
+      const bool more = next_level < 64 && (size >> next_level) > 0;
+      gaps.push_back({chain::Store::NodeKey(level, size >> level), after_nodes,
+                      more ? chain::Store::NodeKey(next_level, 0) : std::string()});
+    }
+    gaps.push_back({"L", [](char c) { return c == 'M' || (c >= 'a' && c <= 'z'); }, {}});
+    gaps.push_back({"M\x01", [](char c) { return c >= 'a' && c <= 'z'; }, {}});
+    gaps.push_back({"{", [](char) { return false; }, {}});
     for (const auto& gap : gaps) {
       std::optional<std::string> next;
       auto scan = store_.Scan("", gap.from, [&](std::string_view key, std::string_view) {
         next = std::string(key);
         return false;
       });
-      bool entry_start_ok = gap.from != "C" || tip_.frontier.size() == 0 || !next ||
-                            !next->starts_with("E") || *next == first_entry;
-      if (!scan.ok() || (next && (next->empty() || !gap.allowed((*next)[0]))) || !entry_start_ok) {
+      const bool ok = gap.exact.empty() ? !next || (!next->empty() && gap.allowed((*next)[0]))
+                                        : next && *next == gap.exact;
+      if (!scan.ok() || !ok) {
         Failed(tip_.height, "unexpected key " + PrintableKey(next.value_or("")) + " in the store");
         return false;
       }

@@ -110,6 +110,8 @@ class Ledger {
   std::vector<SubmitResult> SubmitBatch(std::span<const std::string> jsons);
 
   const chain::Store& store() const { return *store_; }
+  // For chain-level writes other than blocks (checkpoints: chain/checkpoint.h).
+  chain::Store& store() { return *store_; }
   std::optional<chain::Tip> tip() const { return store_->tip(); }
 
   // Verified reads. nullopt when absent; kCorrupt when an index entry does

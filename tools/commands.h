@@ -27,6 +27,9 @@ struct CommandContext {
 
 // tracectl scan (tools/cmd_scan.cc): decode QR codes from image files.
 void AddScanCommands(CLI::App& app, const CommandContext& ctx);
+// checkpoint sign|show|witness, proof inclusion|consistency, verify-proof
+// (tools/cmd_proof.cc).
+void AddProofCommands(CLI::App& app, CommandContext& ctx);
 
 }  // namespace traceledger::tools
 

@@ -628,7 +628,9 @@ int Main(int argc, char** argv) {
   audit->add_option("--threads", threads, "verification threads (default: one per core)");
   audit->callback([&] { action = [&] { return RunAudit(g, no_facts, threads); }; });
 
-  AddScanCommands(app, CommandContext{g, action});
+  CommandContext ctx{g, action};
+  AddScanCommands(app, ctx);
+  AddProofCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

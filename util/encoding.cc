@@ -1,6 +1,7 @@
 #include "util/encoding.h"
 
 #include <array>
+#include <charconv>
 
 namespace traceledger {
 namespace {
@@ -91,6 +92,41 @@ std::optional<std::vector<uint8_t>> Base64UrlDecode(std::string_view text) {
   // Leftover bits must be zero, or two encodings would decode to one value.
   if (acc != 0) return std::nullopt;
   return out;
+}
+
+// Standard base64 differs from base64url only in two characters and in
+// padding, so both directions translate and reuse the url codec.
+std::string Base64Encode(std::span<const uint8_t> bytes) {
+  std::string out = Base64UrlEncode(bytes);
+  for (char& c : out) {
+    if (c == '-') c = '+';
+    if (c == '_') c = '/';
+  }
+  out.append((4 - out.size() % 4) % 4, '=');
+  return out;
+}
+
+std::optional<std::vector<uint8_t>> Base64Decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  size_t padding = 0;
+  while (padding < 2 && padding < text.size() && text[text.size() - 1 - padding] == '=') ++padding;
+  std::string url(text.substr(0, text.size() - padding));
+  for (char& c : url) {
+    if (c == '-' || c == '_' || c == '=') return std::nullopt;
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  // The unpadded length fixes the padding: 2 chars left -> "==", 3 -> "=".
+  if ((4 - url.size() % 4) % 4 != padding) return std::nullopt;
+  return Base64UrlDecode(url);
+}
+
+std::optional<uint64_t> ParseDecimal(std::string_view text) {
+  if (text.empty() || (text.size() > 1 && text[0] == '0')) return std::nullopt;
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return v;
 }
 
 void PutBigEndian64(uint64_t v, uint8_t out[8]) {

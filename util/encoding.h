@@ -23,6 +23,17 @@ std::string Base64UrlEncode(std::span<const uint8_t> bytes);
 // outside [A-Za-z0-9-_], a length of 1 mod 4, or non-zero unused bits.
 std::optional<std::vector<uint8_t>> Base64UrlDecode(std::string_view text);
 
+// Standard base64 with padding (RFC 4648 §4), as C2SP signed notes use it.
+std::string Base64Encode(std::span<const uint8_t> bytes);
+// Strict: returns nullopt unless the length is a multiple of 4, every
+// character is in [A-Za-z0-9+/], '=' appears only as the 0-2 characters of
+// padding the length requires, and the unused bits are zero.
+std::optional<std::vector<uint8_t>> Base64Decode(std::string_view text);
+
+// ASCII decimal digits only: no sign, no leading zeros ("0" alone is 0),
+// at most 2^64 - 1. Returns nullopt otherwise.
+std::optional<uint64_t> ParseDecimal(std::string_view text);
+
 // Big-endian fixed-width integer encoding.
 void PutBigEndian64(uint64_t v, uint8_t out[8]);
 uint64_t GetBigEndian64(const uint8_t in[8]);

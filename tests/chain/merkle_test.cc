@@ -6,31 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "tests/chain/ct_vectors.h"
 #include "util/encoding.h"
 
 namespace traceledger::chain {
 namespace {
-
-// The Certificate Transparency reference vectors (RFC 6962 hashing, which
-// RFC 9162 §2.1 keeps unchanged), as published in transparency-dev/merkle
-// testonly/constants.go (LeafInputs, RootHashes, CompactTrees) and in the
-// original certificate-transparency C++ merkle_tree_test.cc.
-const char* const kLeafInputsHex[] = {
-    "", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f",
-};
-
-// kRootsHex[n] is the root of the tree over the first n leaves.
-const char* const kRootsHex[] = {
-    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-    "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-    "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
-    "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
-    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-    "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
-    "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
-    "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
-    "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
-};
 
 // Perfect-subtree hashes from the same source (NodeHashes()), used to check
 // the frontier's contents: level 0 are the leaf hashes.
@@ -55,27 +35,12 @@ const char* const kLevel2Hex[] = {
     "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
 };
 
-Hash H(const char* hex) {
-  std::optional<Hash> h = HashFromHex(hex);
-  EXPECT_TRUE(h.has_value()) << hex;
-  return h.value_or(Hash{});
-}
-
 std::vector<Hash> CtLeafHashes() {
   std::vector<Hash> out;
   for (const char* hex : kLeafInputsHex) {
     std::optional<std::vector<uint8_t>> entry = HexDecode(hex);
     EXPECT_TRUE(entry.has_value());
     out.push_back(LeafHash(*entry));
-  }
-  return out;
-}
-
-std::vector<Hash> RandomLeaves(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<Hash> out(n);
-  for (Hash& h : out) {
-    for (uint8_t& b : h) b = static_cast<uint8_t>(rng());
   }
   return out;
 }

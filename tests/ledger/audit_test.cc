@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "chain/block.h"
+#include "chain/checkpoint.h"
 #include "chain/merkle.h"
 #include "chain/store.h"
 #include "ledger/ledger.h"
@@ -82,6 +83,7 @@ struct BuiltLedger {
   std::vector<chain::BlockHeader> headers;          // by height
   std::vector<EntryInfo> entries;                   // by log index
   std::map<std::string, std::string> key_of_party;  // party -> its first key id
+  std::optional<wallet::SecretKey> operator_key;
 };
 
 // Builds ledgers of every record kind through the fixture's helpers.
@@ -92,6 +94,8 @@ class LedgerBuilder : public testing::LedgerFixture {
   // Creates a ledger at `path` with `rounds` rounds, `rounds_per_block`
   // rounds to a SubmitBatch, and closes it. Returns false (after recording
   // a failure) if any record was rejected.
+  const wallet::SecretKey& OperatorKey() const { return op_.key; }
+
   bool Build(const std::string& path, int rounds, int rounds_per_block) {
     OpenFresh(LedgerOptions{.path = path});
     if (!ledger_) return false;
@@ -294,6 +298,7 @@ const BuiltLedger* Template() {
   g_built->path = g_built->dir + "/ledger";
   LedgerBuilder builder;
   if (!builder.Build(g_built->path, kRounds, /*rounds_per_block=*/1)) return nullptr;
+  g_built->operator_key = builder.OperatorKey();
   if (!Describe(*g_built)) {
     g_built->tree_size = 0;
     return nullptr;
@@ -313,6 +318,14 @@ class AuditTest : public ::testing::Test {
     fs::copy(built_->path, path_, fs::copy_options::recursive);
   }
   void TearDown() override { RemoveDir(dir_); }
+
+  // Replaces this test's copy of the template with a fresh one.
+  void FreshCopy() {
+    RemoveDir(dir_);
+    dir_ = MakeScratchDir("audit");
+    path_ = dir_ + "/ledger";
+    fs::copy(built_->path, path_, fs::copy_options::recursive);
+  }
 
   std::unique_ptr<chain::Store> OpenStore() const { return OpenRawStore(path_); }
 
@@ -832,6 +845,12 @@ TEST_F(TamperTest, StrayKeysOutsideTheLayoutAreCaught) {
       "C",
       std::string("E\x00", 2),
       chain::Store::EntryKey(built_->tree_size + 7),
+      "H",
+      chain::Store::NodeKey(1, 0),
+      chain::Store::NodeKey(0, built_->tree_size),
+      chain::Store::NodeKey(0, 3) + "x",
+      chain::Store::NodeKey(4, built_->tree_size >> 4),
+      chain::Store::NodeKey(12, 0),
       "L",
       "Zebra",
       "~",
@@ -846,10 +865,108 @@ TEST_F(TamperTest, StrayKeysOutsideTheLayoutAreCaught) {
       EXPECT_FALSE(report.ok);
     }
     // Remove it again for the next one (a fresh copy of the template).
-    RemoveDir(dir_);
-    dir_ = MakeScratchDir("audit");
-    path_ = dir_ + "/ledger";
-    fs::copy(built_->path, path_, fs::copy_options::recursive);
+    FreshCopy();
+  }
+}
+
+}  // namespace
+}  // namespace traceledger::ledger
+
+namespace traceledger::ledger {
+namespace {
+
+// Height of the block that holds log index `index`.
+uint64_t BlockOf(const BuiltLedger& built, uint64_t index) {
+  for (const auto& h : built.headers) {
+    if (h.tree_size > index) return h.height;
+  }
+  return built.tip_height;
+}
+
+TEST_F(TamperTest, DamagedOrMissingNodeHashesAreCaughtAtTheirBlock) {
+  // Leaf 5; the node of leaves 32..47 (level 4, index 2); a level-8 node.
+  for (auto [level, index] : {std::pair{0u, uint64_t{5}}, {4u, uint64_t{2}}, {8u, uint64_t{1}}}) {
+    const uint64_t last_leaf = ((index + 1) << level) - 1;
+    ASSERT_LT(last_leaf, built_->tree_size);
+    for (bool remove : {false, true}) {
+      SCOPED_TRACE("level " + std::to_string(level) + (remove ? " removed" : " damaged"));
+      FreshCopy();
+      {
+        auto store = OpenStore();
+        ASSERT_NE(store, nullptr);
+        const std::string key = chain::Store::NodeKey(level, index);
+        auto value = store->Get(key);
+        ASSERT_TRUE(value.ok() && value->has_value());
+        std::string bad = **value;
+        bad[7] ^= 1;
+        ASSERT_TRUE((remove ? store->RawDeleteForTesting(key) : store->RawPutForTesting(key, bad)).ok());
+      }
+      AuditReport report = AuditCopy(AuditOptions{.check_facts = false});
+      EXPECT_FALSE(report.ok);
+      EXPECT_EQ(report.bad_height, BlockOf(*built_, last_leaf)) << report.reason;
+      EXPECT_NE(report.reason.find("node hash at level " + std::to_string(level)), std::string::npos)
+          << report.reason;
+    }
+  }
+}
+
+TEST_F(TamperTest, StoredCheckpointsAreVerified) {
+  ASSERT_TRUE(built_->operator_key.has_value());
+  const wallet::SecretKey& op = *built_->operator_key;
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    auto signed_cp = chain::CheckpointSigner(*store, op, "example.com/log").SignCurrent();
+    ASSERT_TRUE(signed_cp.ok()) << signed_cp.error().message;
+  }
+  AuditReport intact = AuditCopy(AuditOptions{.check_facts = false});
+  ASSERT_TRUE(intact.ok) << intact.reason;
+
+  const uint64_t size = 100;
+  auto root_at = [&](uint64_t n) {
+    chain::MerkleFrontier f;
+    for (uint64_t i = 0; i < n; ++i) f.AppendLeaf(chain::LeafHash(built_->entries[i].record.entry));
+    return f.Root();
+  };
+  auto make = [&](const wallet::SecretKey& key, uint64_t n, const chain::Hash& root) {
+    chain::Checkpoint c{.origin = "example.com/log", .size = n, .root = root};
+    chain::StoredCheckpoint s{
+        .signer = key.Public(),
+        .note = chain::SignedNote{.text = c.Text(), .signatures = {chain::SignNote(c.origin, key, c.Text())}},
+        .checkpoint = c};
+    return s.Encode();
+  };
+  const wallet::SecretKey stranger = wallet::SecretKey::Generate();
+  std::string wrong_signature = make(op, size, root_at(size));
+  wrong_signature[wrong_signature.size() - 10] ^= 1;
+  struct Case {
+    std::string key, value, why;
+  };
+  const std::vector<Case> cases = {
+      {chain::Store::CheckpointKey(size), make(op, size, root_at(size)), ""},
+      {chain::Store::CheckpointKey(size), make(op, size, root_at(size - 1)), "root differs"},
+      {chain::Store::CheckpointKey(size), make(stranger, size, root_at(size)), "not an operator key"},
+      {chain::Store::CheckpointKey(size), make(op, size - 1, root_at(size - 1)), "does not fit"},
+      {chain::Store::CheckpointKey(size), "garbage", "stored checkpoint"},
+      {chain::Store::CheckpointKey(size), wrong_signature, "does not verify"},
+      {"K\x01\x02", make(op, size, root_at(size)), "malformed key"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.why.empty() ? "valid" : c.why);
+    FreshCopy();
+    {
+      auto store = OpenStore();
+      ASSERT_NE(store, nullptr);
+      ASSERT_TRUE(store->RawPutForTesting(c.key, c.value).ok());
+    }
+    AuditReport report = AuditCopy(AuditOptions{.check_facts = false});
+    if (c.why.empty()) {
+      EXPECT_TRUE(report.ok) << report.reason;
+      continue;
+    }
+    EXPECT_FALSE(report.ok);
+    EXPECT_EQ(report.bad_height, built_->tip_height);
+    EXPECT_NE(report.reason.find(c.why), std::string::npos) << report.reason;
   }
 }
 

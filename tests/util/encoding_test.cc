@@ -187,5 +187,40 @@ TEST(BigEndianTest, WritesOnlyItsBytes) {
   EXPECT_EQ(buf[9], 0xbb);
 }
 
+// RFC 4648 §10 test vectors, standard alphabet with padding.
+TEST(Base64Test, Rfc4648Vectors) {
+  const std::pair<std::string, std::string> vectors[] = {{"", ""},
+                                                         {"f", "Zg=="},
+                                                         {"fo", "Zm8="},
+                                                         {"foo", "Zm9v"},
+                                                         {"foob", "Zm9vYg=="},
+                                                         {"fooba", "Zm9vYmE="},
+                                                         {"foobar", "Zm9vYmFy"}};
+  for (const auto& [plain, encoded] : vectors) {
+    std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(plain.data()), plain.size());
+    EXPECT_EQ(Base64Encode(bytes), encoded);
+    auto back = Base64Decode(encoded);
+    ASSERT_TRUE(back.has_value()) << encoded;
+    EXPECT_EQ(std::string(back->begin(), back->end()), plain);
+  }
+  const uint8_t high[] = {0xfb, 0xff};
+  EXPECT_EQ(Base64Encode(high), "+/8=");
+}
+
+TEST(Base64Test, DecodeIsStrict) {
+  for (const char* bad : {"Zg", "Zg=", "Zg===", "Z===", "Zh==", "Zm9", "-_8=", "Zm=v", "Zm9v\n", "Zm 9"}) {
+    EXPECT_FALSE(Base64Decode(bad).has_value()) << bad;
+  }
+}
+
+TEST(ParseDecimalTest, AcceptsOnlyCanonicalU64) {
+  EXPECT_EQ(ParseDecimal("0"), std::optional<uint64_t>(0));
+  EXPECT_EQ(ParseDecimal("20852163"), std::optional<uint64_t>(20852163));
+  EXPECT_EQ(ParseDecimal("18446744073709551615"), std::optional<uint64_t>(UINT64_MAX));
+  for (const char* bad : {"", "00", "01", "-1", "+1", "1 ", " 1", "1e3", "18446744073709551616", "0x10"}) {
+    EXPECT_FALSE(ParseDecimal(bad).has_value()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace traceledger
