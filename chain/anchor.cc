@@ -788,7 +788,10 @@ Result<StepReport, AnchorError> Anchorer::Broadcast(const PendingAnchor& p, Anch
     if (*sent != a.tx_hash) {
       return Err(AnchorErrorCode::kNodeError, where + " reports hash " + ShortHash(*sent) + " for " + what);
     }
-    return StepReport{phase, std::string(AnchorPhaseName(phase)) + " " + what};
+    const char* how = phase == AnchorPhase::kRebroadcast ? " sent again (the node had lost it)"
+                      : phase == AnchorPhase::kReplaced    ? " sent with higher fees"
+                                                           : " sent";
+    return StepReport{phase, what + how};
   }
   if (sent.error().code != RpcErrorCode::kRemote) return FromRpc(sent.error(), where);
   // The node refused. Clients word these differently (geth, Besu,
@@ -796,7 +799,7 @@ Result<StepReport, AnchorError> Anchorer::Broadcast(const PendingAnchor& p, Anch
   std::string msg = sent.error().message;
   std::string lower = Lower(msg);
   if (Contains(lower, {"already known", "already imported", "known transaction", "alreadyknown", "already in"})) {
-    return StepReport{phase, std::string(AnchorPhaseName(phase)) + " " + what + " (the node already had it)"};
+    return StepReport{phase, what + ": the node already has it"};
   }
   if (Contains(lower, {"nonce too low", "nonce is too low", "oldnonce", "nonce has already been used"})) {
     return StepReport{AnchorPhase::kWaiting, what + ": the node says the nonce is used; looking for receipts"};

@@ -25,6 +25,10 @@ struct CommandContext {
   std::function<int()>& action;
 };
 
+// tracectl anchor …: commit checkpoints to an EVM chain and verify such
+// commitments (tools/cmd_anchor.cc).
+void AddAnchorCommands(CLI::App& app, CommandContext& ctx);
+
 }  // namespace traceledger::tools
 
 #endif  // TRACELEDGER_TOOLS_COMMANDS_H_

@@ -628,6 +628,9 @@ int Main(int argc, char** argv) {
   audit->add_option("--threads", threads, "verification threads (default: one per core)");
   audit->callback([&] { action = [&] { return RunAudit(g, no_facts, threads); }; });
 
+  CommandContext ctx{g, action};
+  AddAnchorCommands(app, ctx);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
