@@ -221,6 +221,7 @@ std::string_view AnchorPhaseName(AnchorPhase p) {
     case AnchorPhase::kReorged: return "reorged";
     case AnchorPhase::kWaiting: return "waiting";
     case AnchorPhase::kRestarted: return "restarted";
+    case AnchorPhase::kFailed: return "failed";
     case AnchorPhase::kConfirmed: return "confirmed";
   }
   return "unknown";
@@ -735,6 +736,11 @@ Result<StepReport, AnchorError> Anchorer::Start(const std::string& checkpoint) {
         return Err(AnchorErrorCode::kInsufficientFunds, "anchor: " + EthAddressChecksum(sender_) +
                                                             " cannot pay for gas: " + gas.error().message);
       }
+      if (gas.error().code == RpcErrorCode::kRemote) {
+        // The node says the transaction would fail: retrying will not help.
+        return Err(AnchorErrorCode::kRejected, where + " cannot estimate gas (would the transaction fail?): " +
+                                                   gas.error().message);
+      }
       return FromRpc(gas.error(), where);
     }
     p.gas_limit = *gas;
@@ -887,20 +893,24 @@ Result<StepReport, AnchorError> Anchorer::Confirm(const PendingAnchor& p, const 
   return report;
 }
 
-Result<StepReport, AnchorError> Anchorer::GiveUpNonce(const PendingAnchor& p, const std::string& why) {
-  // The nonce is consumed without an anchor: drop the pending anchor and
-  // queue its checkpoint again (unless a newer one is queued, which covers
-  // it), in one write. The next step starts afresh with a new nonce.
+Result<StepReport, AnchorError> Anchorer::GiveUpNonce(const PendingAnchor& p, AnchorPhase phase,
+                                                      const std::string& why) {
+  // The nonce is consumed without an anchor: drop the pending anchor, in
+  // the same write as queueing its checkpoint again (kRestarted: a foreign
+  // transaction took the nonce; unless a newer checkpoint is queued, which
+  // covers it). A failed transaction (kFailed) is not retried: it would
+  // most likely fail again, paying gas each time.
   std::lock_guard lock(mu_);
   AnchorStoreUpdate update{.pending = AnchorValueChange::Delete()};
-  bool requeue = !queued_.has_value();
+  bool requeue = phase == AnchorPhase::kRestarted && !queued_.has_value();
   if (requeue) update.queued = AnchorValueChange::Set(p.checkpoint);
   auto persisted = Persist(update);
   if (!persisted.ok()) return persisted.error();
   pending_.reset();
   if (requeue) queued_ = p.checkpoint;
   nonce_taken_seen_ = 0;
-  return StepReport{AnchorPhase::kRestarted, why + "; the checkpoint is queued again"};
+  return StepReport{phase, why + (phase == AnchorPhase::kRestarted ? "; the checkpoint is queued again"
+                                                                   : "; not retried: request it again once fixed")};
 }
 
 Result<StepReport, AnchorError> Anchorer::Advance(const PendingAnchor& p) {
@@ -918,8 +928,9 @@ Result<StepReport, AnchorError> Anchorer::Advance(const PendingAnchor& p) {
     nonce_taken_seen_ = 0;
     const EthReceipt& got = **rec;
     if (!got.success) {
-      return GiveUpNonce(p, "transaction " + ShortHash(it->tx_hash) + " failed (status 0) in block " +
-                                std::to_string(got.block_number));
+      return GiveUpNonce(p, AnchorPhase::kFailed,
+                         "transaction " + ShortHash(it->tx_hash) + " failed (status 0) in block " +
+                             std::to_string(got.block_number) + " (does --to revert? is the gas limit too low?)");
     }
     auto block = node_.BlockByNumber(got.block_number);
     if (!block.ok()) return FromRpc(block.error(), where);
@@ -945,7 +956,7 @@ Result<StepReport, AnchorError> Anchorer::Advance(const PendingAnchor& p) {
       return StepReport{AnchorPhase::kWaiting, "nonce " + std::to_string(p.nonce) +
                                                    " is used but no receipt for our transactions is visible yet"};
     }
-    return GiveUpNonce(p, "nonce " + std::to_string(p.nonce) + " was used by a transaction that is not one of ours (" +
+    return GiveUpNonce(p, AnchorPhase::kRestarted, "nonce " + std::to_string(p.nonce) + " was used by a transaction that is not one of ours (" +
                               std::to_string(p.attempts.size()) + " attempt(s)); is the key used elsewhere?");
   }
   nonce_taken_seen_ = 0;

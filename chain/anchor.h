@@ -250,7 +250,8 @@ enum class AnchorPhase {
   kMined,        // in a block, fewer than N confirmations
   kReorged,      // the receipt's block is no longer canonical; waiting
   kWaiting,      // nonce used but receipt not seen yet, or a replacement refused: next step decides
-  kRestarted,    // the nonce was lost (foreign transaction, reverted tx): the checkpoint is queued again
+  kRestarted,    // the nonce was taken by a foreign transaction: the checkpoint is queued again
+  kFailed,       // mined but failed (status 0, e.g. --to a contract that reverts): dropped, not retried
   kConfirmed,    // N confirmations: receipt stored (StepReport::receipt)
 };
 
@@ -303,7 +304,7 @@ class Anchorer {
   Result<StepReport, AnchorError> Broadcast(const PendingAnchor& p, AnchorPhase phase, bool may_replace);
   Result<StepReport, AnchorError> Confirm(const PendingAnchor& p, const AnchorAttempt& attempt,
                                           const EthReceipt& rec);
-  Result<StepReport, AnchorError> GiveUpNonce(const PendingAnchor& p, const std::string& why);
+  Result<StepReport, AnchorError> GiveUpNonce(const PendingAnchor& p, AnchorPhase phase, const std::string& why);
   Result<Fees, AnchorError> MarketFees(EthTxType type);
   AnchorAttempt SignAttempt(const PendingAnchor& p, uint64_t gas_price, uint64_t max_fee, uint64_t priority) const;
   Result<void, AnchorError> Persist(const AnchorStoreUpdate& update);

@@ -202,6 +202,7 @@ int RunNow(const GlobalFlags& g, const AnchorFlags& f) {
       backoff = poll;
       say(std::string(chain::AnchorPhaseName(step->phase)) + ": " + step->message);
       if (step->phase == chain::AnchorPhase::kIdle) break;
+      if (step->phase == chain::AnchorPhase::kFailed) throw CliError(kExitFailure, step->message);
       if (step->phase == chain::AnchorPhase::kConfirmed) {
         last = step->receipt;
         chain::AnchorState now_state = a.State();
@@ -341,6 +342,10 @@ int RunVerify(const GlobalFlags& g, const AnchorFlags& f) {
               << "\n";
   } else if (ok) {
     std::cout << "anchor verified: " << report->message << "\n";
+    if (!options.expected_sender) {
+      std::cerr << "note: without --sender, the signer was not compared with the operator's published "
+                   "anchoring address\n";
+    }
   } else {
     std::cout << "anchor verification FAILED: " << chain::VerifyCodeName(report->code) << ": " << report->message
               << "\n";

@@ -495,6 +495,31 @@ TEST_F(AnchorTest, UnfundedKeyIsReportedThenProceedsOnceFunded) {
   Step(AnchorPhase::kConfirmed);
 }
 
+// A transaction that is mined but fails (here: sent to a contract that
+// always reverts) is dropped and not retried, so it cannot burn gas in a
+// loop; estimating gas for it fails first, unless a gas limit is given.
+TEST_F(AnchorTest, FailedTransactionIsNotRetried) {
+  StartNode();
+  EthAddress reverter{};
+  reverter[19] = 0x42;
+  anvil_->Rpc("anvil_setCode", Json::array({EthAddressHex(reverter), "0x60006000fd"}));  // REVERT(0, 0)
+  OpenAnchorer({.confirmations = 1, .to = reverter});
+  RequestOk(Checkpoint(9));
+  StepFails(AnchorErrorCode::kRejected);  // eth_estimateGas: execution reverted
+  EXPECT_FALSE(anchorer_->State().pending.has_value());
+  OpenAnchorer({.confirmations = 1, .to = reverter, .gas_limit = 60000});
+  Step(AnchorPhase::kSent);
+  anvil_->Mine(1);
+  StepReport failed = Step(AnchorPhase::kFailed);
+  EXPECT_NE(failed.message.find("status 0"), std::string::npos) << failed.message;
+  AnchorState state = anchorer_->State();
+  EXPECT_FALSE(state.pending.has_value());
+  EXPECT_FALSE(state.queued.has_value());
+  EXPECT_EQ(state.receipt_count, 0u);
+  Step(AnchorPhase::kIdle);
+  EXPECT_EQ(anvil_->Nonce(sender_), 1u);
+}
+
 TEST_F(AnchorTest, PendingAnchorBelongsToItsKey) {
   StartNode();
   OpenAnchorer({.confirmations = 1});
