@@ -23,8 +23,8 @@ JsonRpcHttpClient::JsonRpcHttpClient(std::string url, std::string origin, std::s
       http_(std::move(origin), ClientOptions{.connect_timeout_ms = options.connect_timeout_ms,
                                              .read_timeout_ms = options.read_timeout_ms}) {}
 
-Result<std::unique_ptr<JsonRpcHttpClient>, std::string> JsonRpcHttpClient::Create(const std::string& url,
-                                                                                 JsonRpcClientOptions options) {
+Result<std::unique_ptr<JsonRpcHttpClient>, std::string> JsonRpcHttpClient::Create(
+    const std::string& url, JsonRpcClientOptions options) {
   size_t scheme_end = url.find("://");
   std::string scheme = scheme_end == std::string::npos ? "" : url.substr(0, scheme_end);
   if (scheme != "http" && scheme != "https") {
@@ -47,7 +47,7 @@ Result<std::string, RpcError> JsonRpcHttpClient::Call(std::string_view method, s
   auto response = http_.Post(path_, request.dump(), "application/json");
   if (!response.ok()) {
     RpcErrorCode code = response.error().code == HttpErrorCode::kProtocol ? RpcErrorCode::kProtocol
-                                                                           : RpcErrorCode::kUnavailable;
+                                                                          : RpcErrorCode::kUnavailable;
     return RpcError{code, std::string(method) + ": " + response.error().message};
   }
   if (response->status >= 500) {
@@ -67,8 +67,8 @@ Result<std::string, RpcError> JsonRpcHttpClient::Call(std::string_view method, s
       if (auto m = err->find("message"); m != err->end() && m->is_string()) message = m->get<std::string>();
       if (auto c = err->find("code"); c != err->end() && c->is_number_integer()) code = c->get<int64_t>();
     }
-    return RpcError{RpcErrorCode::kRemote, std::string(method) + ": " + message + " (code " + std::to_string(code) + ")",
-                    code};
+    return RpcError{RpcErrorCode::kRemote,
+                    std::string(method) + ": " + message + " (code " + std::to_string(code) + ")", code};
   }
   if (response->status != 200) return Protocol(url_, method, "HTTP " + std::to_string(response->status));
   auto rid = body.find("id");

@@ -22,11 +22,14 @@ AnchorError Err(AnchorErrorCode code, std::string message) { return AnchorError{
 AnchorError FromStore(const AnchorStoreError& e) { return Err(AnchorErrorCode::kStorage, e.message); }
 
 AnchorError FromRpc(const RpcError& e, std::string_view node) {
-  AnchorErrorCode code = e.code == RpcErrorCode::kUnavailable ? AnchorErrorCode::kUnavailable : AnchorErrorCode::kNodeError;
+  AnchorErrorCode code =
+      e.code == RpcErrorCode::kUnavailable ? AnchorErrorCode::kUnavailable : AnchorErrorCode::kNodeError;
   return Err(code, std::string(node) + ": " + e.message);
 }
 
-uint64_t SatAdd(uint64_t a, uint64_t b) { return a > std::numeric_limits<uint64_t>::max() - b ? std::numeric_limits<uint64_t>::max() : a + b; }
+uint64_t SatAdd(uint64_t a, uint64_t b) {
+  return a > std::numeric_limits<uint64_t>::max() - b ? std::numeric_limits<uint64_t>::max() : a + b;
+}
 
 // At least 12.5% more, and at least 1 more: above the 10% every client
 // demands of a replacement (geth's default price bump).
@@ -111,7 +114,8 @@ class Fields {
 
   bool ok() const { return !error_; }
   void Fail(std::string_view name, std::string_view why) {
-    if (!error_) error_ = Err(AnchorErrorCode::kBadReceipt, what_ + ": " + std::string(name) + ": " + std::string(why));
+    if (!error_)
+      error_ = Err(AnchorErrorCode::kBadReceipt, what_ + ": " + std::string(name) + ": " + std::string(why));
   }
   const AnchorError& error() const { return *error_; }
 
@@ -152,7 +156,8 @@ Json AttemptToJson(const AnchorAttempt& a) {
 // ---------------------------------------------------------------- sending
 
 std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -167,62 +172,100 @@ bool Contains(const std::string& lower, std::initializer_list<std::string_view> 
 
 std::string_view AnchorErrorCodeName(AnchorErrorCode code) {
   switch (code) {
-    case AnchorErrorCode::kBadCheckpoint: return "bad_checkpoint";
-    case AnchorErrorCode::kConflict: return "conflict";
-    case AnchorErrorCode::kBadReceipt: return "bad_receipt";
-    case AnchorErrorCode::kStorage: return "storage";
-    case AnchorErrorCode::kUnavailable: return "unavailable";
-    case AnchorErrorCode::kNodeError: return "node_error";
-    case AnchorErrorCode::kWrongChain: return "wrong_chain";
-    case AnchorErrorCode::kWrongKey: return "wrong_key";
-    case AnchorErrorCode::kRejected: return "rejected";
-    case AnchorErrorCode::kInsufficientFunds: return "insufficient_funds";
-    case AnchorErrorCode::kFeeCap: return "fee_cap";
+    case AnchorErrorCode::kBadCheckpoint:
+      return "bad_checkpoint";
+    case AnchorErrorCode::kConflict:
+      return "conflict";
+    case AnchorErrorCode::kBadReceipt:
+      return "bad_receipt";
+    case AnchorErrorCode::kStorage:
+      return "storage";
+    case AnchorErrorCode::kUnavailable:
+      return "unavailable";
+    case AnchorErrorCode::kNodeError:
+      return "node_error";
+    case AnchorErrorCode::kWrongChain:
+      return "wrong_chain";
+    case AnchorErrorCode::kWrongKey:
+      return "wrong_key";
+    case AnchorErrorCode::kRejected:
+      return "rejected";
+    case AnchorErrorCode::kInsufficientFunds:
+      return "insufficient_funds";
+    case AnchorErrorCode::kFeeCap:
+      return "fee_cap";
   }
   return "unknown";
 }
 
 std::string_view VerifyCodeName(VerifyCode code) {
   switch (code) {
-    case VerifyCode::kOk: return "ok";
-    case VerifyCode::kBadReceipt: return "bad_receipt";
-    case VerifyCode::kCheckpointMismatch: return "checkpoint_mismatch";
-    case VerifyCode::kWrongSender: return "wrong_sender";
-    case VerifyCode::kWrongChain: return "wrong_chain";
-    case VerifyCode::kTxNotFound: return "tx_not_found";
-    case VerifyCode::kTxPending: return "tx_pending";
-    case VerifyCode::kWrongBlock: return "wrong_block";
-    case VerifyCode::kTxFailed: return "tx_failed";
-    case VerifyCode::kBlockNotCanonical: return "block_not_canonical";
-    case VerifyCode::kCalldataMismatch: return "calldata_mismatch";
-    case VerifyCode::kTooFewConfirmations: return "too_few_confirmations";
+    case VerifyCode::kOk:
+      return "ok";
+    case VerifyCode::kBadReceipt:
+      return "bad_receipt";
+    case VerifyCode::kCheckpointMismatch:
+      return "checkpoint_mismatch";
+    case VerifyCode::kWrongSender:
+      return "wrong_sender";
+    case VerifyCode::kWrongChain:
+      return "wrong_chain";
+    case VerifyCode::kTxNotFound:
+      return "tx_not_found";
+    case VerifyCode::kTxPending:
+      return "tx_pending";
+    case VerifyCode::kWrongBlock:
+      return "wrong_block";
+    case VerifyCode::kTxFailed:
+      return "tx_failed";
+    case VerifyCode::kBlockNotCanonical:
+      return "block_not_canonical";
+    case VerifyCode::kCalldataMismatch:
+      return "calldata_mismatch";
+    case VerifyCode::kTooFewConfirmations:
+      return "too_few_confirmations";
   }
   return "unknown";
 }
 
 std::string_view RequestOutcomeName(RequestOutcome o) {
   switch (o) {
-    case RequestOutcome::kQueued: return "queued";
-    case RequestOutcome::kAlreadyQueued: return "already_queued";
-    case RequestOutcome::kInProgress: return "in_progress";
-    case RequestOutcome::kAlreadyAnchored: return "already_anchored";
-    case RequestOutcome::kSuperseded: return "superseded";
+    case RequestOutcome::kQueued:
+      return "queued";
+    case RequestOutcome::kAlreadyQueued:
+      return "already_queued";
+    case RequestOutcome::kInProgress:
+      return "in_progress";
+    case RequestOutcome::kAlreadyAnchored:
+      return "already_anchored";
+    case RequestOutcome::kSuperseded:
+      return "superseded";
   }
   return "unknown";
 }
 
 std::string_view AnchorPhaseName(AnchorPhase p) {
   switch (p) {
-    case AnchorPhase::kIdle: return "idle";
-    case AnchorPhase::kSent: return "sent";
-    case AnchorPhase::kRebroadcast: return "rebroadcast";
-    case AnchorPhase::kReplaced: return "replaced";
-    case AnchorPhase::kMined: return "mined";
-    case AnchorPhase::kReorged: return "reorged";
-    case AnchorPhase::kWaiting: return "waiting";
-    case AnchorPhase::kRestarted: return "restarted";
-    case AnchorPhase::kFailed: return "failed";
-    case AnchorPhase::kConfirmed: return "confirmed";
+    case AnchorPhase::kIdle:
+      return "idle";
+    case AnchorPhase::kSent:
+      return "sent";
+    case AnchorPhase::kRebroadcast:
+      return "rebroadcast";
+    case AnchorPhase::kReplaced:
+      return "replaced";
+    case AnchorPhase::kMined:
+      return "mined";
+    case AnchorPhase::kReorged:
+      return "reorged";
+    case AnchorPhase::kWaiting:
+      return "waiting";
+    case AnchorPhase::kRestarted:
+      return "restarted";
+    case AnchorPhase::kFailed:
+      return "failed";
+    case AnchorPhase::kConfirmed:
+      return "confirmed";
   }
   return "unknown";
 }
@@ -230,7 +273,9 @@ std::string_view AnchorPhaseName(AnchorPhase p) {
 // ---------------------------------------------------------------- the value
 
 Result<CheckpointSummary, AnchorError> ParseCheckpointForAnchor(std::string_view text) {
-  auto bad = [](std::string message) { return Err(AnchorErrorCode::kBadCheckpoint, "checkpoint: " + message); };
+  auto bad = [](std::string message) {
+    return Err(AnchorErrorCode::kBadCheckpoint, "checkpoint: " + message);
+  };
   CheckpointSummary out;
   size_t sep = text.find("\n\n");
   if (sep != std::string_view::npos) {
@@ -253,7 +298,8 @@ Result<CheckpointSummary, AnchorError> ParseCheckpointForAnchor(std::string_view
   std::string_view size = lines[1];
   if (size.empty() || size.size() > 20 || size.find_first_not_of("0123456789") != std::string_view::npos ||
       (size.size() > 1 && size[0] == '0')) {
-    return bad("line 2 (tree size) \"" + std::string(size) + "\" is not a decimal number without leading zeros");
+    return bad("line 2 (tree size) \"" + std::string(size) +
+               "\" is not a decimal number without leading zeros");
   }
   uint64_t n = 0;
   for (char c : size) {
@@ -265,8 +311,9 @@ Result<CheckpointSummary, AnchorError> ParseCheckpointForAnchor(std::string_view
   std::string_view root = lines[2];
   size_t pad = root.size() - std::min(root.size(), root.find_last_not_of('=') + 1);
   if (root.empty() || root.size() % 4 != 0 || pad > 2 ||
-      root.substr(0, root.size() - pad).find_first_not_of(
-          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") != std::string_view::npos) {
+      root.substr(0, root.size() - pad)
+              .find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") !=
+          std::string_view::npos) {
     return bad("line 3 (root hash) is not standard base64");
   }
   out.body_sha256 = Sha256(out.body);
@@ -338,7 +385,8 @@ Result<void, AnchorError> CheckAnchorReceipt(const AnchorReceipt& r) {
     return bad("tree_size " + std::to_string(r.tree_size) + " is not the checkpoint's (" +
                std::to_string(cp->tree_size) + ")");
   }
-  if (cp->body_sha256 != r.checkpoint_body_sha256) return bad("checkpoint_body_sha256 is not the checkpoint body's");
+  if (cp->body_sha256 != r.checkpoint_body_sha256)
+    return bad("checkpoint_body_sha256 is not the checkpoint body's");
   if (r.calldata != AnchorCalldata(r.tree_size, r.checkpoint_body_sha256)) {
     return bad("calldata is not \"TLA1\" || tree_size || checkpoint_body_sha256");
   }
@@ -442,15 +490,16 @@ Result<VerifyReport, AnchorError> VerifyAnchorReceipt(const AnchorReceipt& r, Et
     return VerifyReport{code, std::move(message), confirmations};
   };
   // 1. The receipt alone: everything it claims about its own bytes.
-  if (auto self = CheckAnchorReceipt(r); !self.ok()) return verdict(VerifyCode::kBadReceipt, self.error().message);
+  if (auto self = CheckAnchorReceipt(r); !self.ok())
+    return verdict(VerifyCode::kBadReceipt, self.error().message);
   if (options.checkpoint) {
     auto cp = ParseCheckpointForAnchor(*options.checkpoint);
     if (!cp.ok()) return Err(AnchorErrorCode::kBadCheckpoint, cp.error().message);
     if (cp->body_sha256 != r.checkpoint_body_sha256) {
       return verdict(VerifyCode::kCheckpointMismatch,
-                     "the receipt anchors checkpoint body " + HashHex(r.checkpoint_body_sha256) + " (tree size " +
-                         std::to_string(r.tree_size) + "), not the given checkpoint's " + HashHex(cp->body_sha256) +
-                         " (tree size " + std::to_string(cp->tree_size) + ")");
+                     "the receipt anchors checkpoint body " + HashHex(r.checkpoint_body_sha256) +
+                         " (tree size " + std::to_string(r.tree_size) + "), not the given checkpoint's " +
+                         HashHex(cp->body_sha256) + " (tree size " + std::to_string(cp->tree_size) + ")");
     }
   }
   if (options.expected_sender && *options.expected_sender != r.sender) {
@@ -471,15 +520,17 @@ Result<VerifyReport, AnchorError> VerifyAnchorReceipt(const AnchorReceipt& r, Et
     auto tx = node.TransactionByHash(r.tx_hash);
     if (!tx.ok()) return FromRpc(tx.error(), where);
     if (tx->has_value() && !(*tx)->block_hash) {
-      return verdict(VerifyCode::kTxPending, "transaction " + ShortHash(r.tx_hash) + " is known but not mined");
+      return verdict(VerifyCode::kTxPending,
+                     "transaction " + ShortHash(r.tx_hash) + " is known but not mined");
     }
     return verdict(VerifyCode::kTxNotFound, "the node has no mined transaction " + ShortHash(r.tx_hash));
   }
   const EthReceipt& got = **rec;
   if (got.block_number != r.block_number || got.block_hash != r.block_hash) {
     return verdict(VerifyCode::kWrongBlock, "transaction " + ShortHash(r.tx_hash) + " is in block " +
-                                                std::to_string(got.block_number) + " (" + ShortHash(got.block_hash) +
-                                                "), the receipt says block " + std::to_string(r.block_number) + " (" +
+                                                std::to_string(got.block_number) + " (" +
+                                                ShortHash(got.block_hash) + "), the receipt says block " +
+                                                std::to_string(r.block_number) + " (" +
                                                 ShortHash(r.block_hash) + ")");
   }
   if (!got.success) {
@@ -496,15 +547,17 @@ Result<VerifyReport, AnchorError> VerifyAnchorReceipt(const AnchorReceipt& r, Et
   auto tx = node.TransactionByHash(r.tx_hash);
   if (!tx.ok()) return FromRpc(tx.error(), where);
   if (!tx->has_value()) {
-    return verdict(VerifyCode::kTxNotFound, "the node has a receipt but no transaction " + ShortHash(r.tx_hash));
+    return verdict(VerifyCode::kTxNotFound,
+                   "the node has a receipt but no transaction " + ShortHash(r.tx_hash));
   }
   if ((*tx)->input != r.calldata) {
     return verdict(VerifyCode::kCalldataMismatch, "transaction " + ShortHash(r.tx_hash) + " carries data " +
-                                                      PrefixedHex((*tx)->input) + ", not the receipt's calldata");
+                                                      PrefixedHex((*tx)->input) +
+                                                      ", not the receipt's calldata");
   }
   if ((*tx)->from != r.sender || got.from != r.sender) {
-    return verdict(VerifyCode::kWrongSender, "the node says transaction " + ShortHash(r.tx_hash) + " is from " +
-                                                 EthAddressChecksum((*tx)->from) + ", not " +
+    return verdict(VerifyCode::kWrongSender, "the node says transaction " + ShortHash(r.tx_hash) +
+                                                 " is from " + EthAddressChecksum((*tx)->from) + ", not " +
                                                  EthAddressChecksum(r.sender));
   }
   auto head = node.BlockNumber();
@@ -541,8 +594,8 @@ Result<std::unique_ptr<Anchorer>, AnchorError> Anchorer::Open(AnchorStore& store
     if (state->pending->sender != a->sender_) {
       return Err(AnchorErrorCode::kWrongKey, "anchor: the pending anchor (nonce " +
                                                  std::to_string(state->pending->nonce) + ") was sent by " +
-                                                 EthAddressChecksum(state->pending->sender) + ", this key is " +
-                                                 EthAddressChecksum(a->sender_));
+                                                 EthAddressChecksum(state->pending->sender) +
+                                                 ", this key is " + EthAddressChecksum(a->sender_));
     }
     if (state->pending->chain_id != config.chain_id) {
       return Err(AnchorErrorCode::kWrongChain, "anchor: the pending anchor is on chain " +
@@ -585,7 +638,8 @@ Result<RequestOutcome, AnchorError> Anchorer::Request(std::string_view checkpoin
     Hash body;
   };
   std::vector<Known> known;
-  if (last_receipt_) known.push_back({"anchored", last_receipt_->tree_size, last_receipt_->checkpoint_body_sha256});
+  if (last_receipt_)
+    known.push_back({"anchored", last_receipt_->tree_size, last_receipt_->checkpoint_body_sha256});
   if (pending_) known.push_back({"being anchored", pending_->tree_size, pending_->body_sha256});
   std::optional<CheckpointSummary> queued;
   if (queued_) {
@@ -599,11 +653,13 @@ Result<RequestOutcome, AnchorError> Anchorer::Request(std::string_view checkpoin
     if (k.size == cp->tree_size && k.body != cp->body_sha256) {
       return Err(AnchorErrorCode::kConflict, "checkpoint: another checkpoint of tree size " +
                                                  std::to_string(cp->tree_size) + " is already " + k.what +
-                                                 " (body " + HashHex(k.body) + "); two different trees of one size "
+                                                 " (body " + HashHex(k.body) +
+                                                 "); two different trees of one size "
                                                  "mean a forked log");
     }
   }
-  if (last_receipt_ && last_receipt_->checkpoint_body_sha256 == cp->body_sha256) return RequestOutcome::kAlreadyAnchored;
+  if (last_receipt_ && last_receipt_->checkpoint_body_sha256 == cp->body_sha256)
+    return RequestOutcome::kAlreadyAnchored;
   if (pending_ && pending_->body_sha256 == cp->body_sha256) return RequestOutcome::kInProgress;
   if (queued && queued->body_sha256 == cp->body_sha256) return RequestOutcome::kAlreadyQueued;
   for (const Known& k : known) {
@@ -654,7 +710,8 @@ Result<Anchorer::Fees, AnchorError> Anchorer::MarketFees(EthTxType type) {
   // The base fee the next block will charge: the "pending" block's where
   // the node gives one, else the latest block's.
   auto pending = node_.BlockByTag(kPending);
-  if (!pending.ok() && pending.error().code == RpcErrorCode::kUnavailable) return FromRpc(pending.error(), where);
+  if (!pending.ok() && pending.error().code == RpcErrorCode::kUnavailable)
+    return FromRpc(pending.error(), where);
   if (pending.ok() && pending->has_value()) {
     fees.base_fee = (*pending)->base_fee_per_gas;
   } else {
@@ -664,7 +721,8 @@ Result<Anchorer::Fees, AnchorError> Anchorer::MarketFees(EthTxType type) {
   }
   if (type == EthTxType::kEip1559) {
     if (!fees.base_fee) {
-      return Err(AnchorErrorCode::kNodeError, where + ": blocks have no base fee (no EIP-1559); use legacy transactions");
+      return Err(AnchorErrorCode::kNodeError,
+                 where + ": blocks have no base fee (no EIP-1559); use legacy transactions");
     }
     auto tip = node_.MaxPriorityFeePerGas();
     if (tip.ok()) {
@@ -732,14 +790,15 @@ Result<StepReport, AnchorError> Anchorer::Start(const std::string& checkpoint) {
   } else {
     auto gas = node_.EstimateGas(sender_, p.to, p.calldata);
     if (!gas.ok()) {
-      if (gas.error().code == RpcErrorCode::kRemote && Contains(Lower(gas.error().message), {"insufficient funds"})) {
-        return Err(AnchorErrorCode::kInsufficientFunds, "anchor: " + EthAddressChecksum(sender_) +
-                                                            " cannot pay for gas: " + gas.error().message);
+      if (gas.error().code == RpcErrorCode::kRemote &&
+          Contains(Lower(gas.error().message), {"insufficient funds"})) {
+        return Err(AnchorErrorCode::kInsufficientFunds,
+                   "anchor: " + EthAddressChecksum(sender_) + " cannot pay for gas: " + gas.error().message);
       }
       if (gas.error().code == RpcErrorCode::kRemote) {
         // The node says the transaction would fail: retrying will not help.
-        return Err(AnchorErrorCode::kRejected, where + " cannot estimate gas (would the transaction fail?): " +
-                                                   gas.error().message);
+        return Err(AnchorErrorCode::kRejected,
+                   where + " cannot estimate gas (would the transaction fail?): " + gas.error().message);
       }
       return FromRpc(gas.error(), where);
     }
@@ -754,14 +813,14 @@ Result<StepReport, AnchorError> Anchorer::Start(const std::string& checkpoint) {
     // base-fee growth (12.5% each); unused fee is never charged.
     uint64_t max_fee = std::min(SatAdd(SatAdd(*fees->base_fee, *fees->base_fee), fees->priority_fee), cap);
     if (max_fee < *fees->base_fee) {
-      return Err(AnchorErrorCode::kFeeCap, "anchor: base fee " + Gwei(*fees->base_fee) + " is above the cap " +
-                                               Gwei(cap) + "; waiting");
+      return Err(AnchorErrorCode::kFeeCap, "anchor: base fee " + Gwei(*fees->base_fee) +
+                                               " is above the cap " + Gwei(cap) + "; waiting");
     }
     attempt = SignAttempt(p, 0, max_fee, std::min(fees->priority_fee, max_fee));
   } else {
     if (fees->gas_price > cap) {
-      return Err(AnchorErrorCode::kFeeCap, "anchor: gas price " + Gwei(fees->gas_price) + " is above the cap " +
-                                               Gwei(cap) + "; waiting");
+      return Err(AnchorErrorCode::kFeeCap, "anchor: gas price " + Gwei(fees->gas_price) +
+                                               " is above the cap " + Gwei(cap) + "; waiting");
     }
     attempt = SignAttempt(p, fees->gas_price, 0, 0);
   }
@@ -784,19 +843,20 @@ Result<StepReport, AnchorError> Anchorer::Start(const std::string& checkpoint) {
   return Broadcast(p, AnchorPhase::kSent, /*may_replace=*/true);
 }
 
-Result<StepReport, AnchorError> Anchorer::Broadcast(const PendingAnchor& p, AnchorPhase phase, bool may_replace) {
+Result<StepReport, AnchorError> Anchorer::Broadcast(const PendingAnchor& p, AnchorPhase phase,
+                                                    bool may_replace) {
   const std::string where = node_.transport().Describe();
   const AnchorAttempt& a = p.attempts.back();
-  std::string what = "transaction " + ShortHash(a.tx_hash) + " (nonce " + std::to_string(p.nonce) + ", tree size " +
-                     std::to_string(p.tree_size) + ")";
+  std::string what = "transaction " + ShortHash(a.tx_hash) + " (nonce " + std::to_string(p.nonce) +
+                     ", tree size " + std::to_string(p.tree_size) + ")";
   auto sent = node_.SendRawTransaction(a.raw);
   if (sent.ok()) {
     if (*sent != a.tx_hash) {
       return Err(AnchorErrorCode::kNodeError, where + " reports hash " + ShortHash(*sent) + " for " + what);
     }
     const char* how = phase == AnchorPhase::kRebroadcast ? " sent again (the node had lost it)"
-                      : phase == AnchorPhase::kReplaced    ? " sent with higher fees"
-                                                           : " sent";
+                      : phase == AnchorPhase::kReplaced  ? " sent with higher fees"
+                                                         : " sent";
     return StepReport{phase, what + how};
   }
   if (sent.error().code != RpcErrorCode::kRemote) return FromRpc(sent.error(), where);
@@ -804,16 +864,19 @@ Result<StepReport, AnchorError> Anchorer::Broadcast(const PendingAnchor& p, Anch
   // Nethermind, Anvil), so match the phrases all of them use.
   std::string msg = sent.error().message;
   std::string lower = Lower(msg);
-  if (Contains(lower, {"already known", "already imported", "known transaction", "alreadyknown", "already in"})) {
+  if (Contains(lower,
+               {"already known", "already imported", "known transaction", "alreadyknown", "already in"})) {
     return StepReport{phase, what + ": the node already has it"};
   }
   if (Contains(lower, {"nonce too low", "nonce is too low", "oldnonce", "nonce has already been used"})) {
-    return StepReport{AnchorPhase::kWaiting, what + ": the node says the nonce is used; looking for receipts"};
+    return StepReport{AnchorPhase::kWaiting,
+                      what + ": the node says the nonce is used; looking for receipts"};
   }
   if (Contains(lower, {"underpriced", "fee too low", "less than block base fee", "max fee per gas less than",
                        "gas price too low", "feetoolow", "gas price below"})) {
     if (may_replace) return Replace(p, "the node refused " + what + ": " + msg);
-    return StepReport{AnchorPhase::kWaiting, "the node refused " + what + ": " + msg + "; bumping again next step"};
+    return StepReport{AnchorPhase::kWaiting,
+                      "the node refused " + what + ": " + msg + "; bumping again next step"};
   }
   if (Contains(lower, {"insufficient funds"})) {
     return Err(AnchorErrorCode::kInsufficientFunds,
@@ -878,16 +941,17 @@ Result<StepReport, AnchorError> Anchorer::Confirm(const PendingAnchor& p, const 
   {
     // One write: the receipt appears exactly when the pending anchor goes.
     std::lock_guard lock(mu_);
-    auto persisted = Persist(AnchorStoreUpdate{.pending = AnchorValueChange::Delete(), .append_receipt = AnchorReceiptToJson(r)});
+    auto persisted = Persist(
+        AnchorStoreUpdate{.pending = AnchorValueChange::Delete(), .append_receipt = AnchorReceiptToJson(r)});
     if (!persisted.ok()) return persisted.error();
     pending_.reset();
     last_receipt_ = r;
     ++receipt_count_;
   }
-  StepReport report{AnchorPhase::kConfirmed,
-                    "confirmed transaction " + ShortHash(r.tx_hash) + " in block " + std::to_string(r.block_number) +
-                        " (" + std::to_string(config_.confirmations) + " confirmations), tree size " +
-                        std::to_string(r.tree_size)};
+  StepReport report{AnchorPhase::kConfirmed, "confirmed transaction " + ShortHash(r.tx_hash) + " in block " +
+                                                 std::to_string(r.block_number) + " (" +
+                                                 std::to_string(config_.confirmations) +
+                                                 " confirmations), tree size " + std::to_string(r.tree_size)};
   report.confirmations = config_.confirmations;
   report.receipt = std::move(r);
   return report;
@@ -909,8 +973,9 @@ Result<StepReport, AnchorError> Anchorer::GiveUpNonce(const PendingAnchor& p, An
   pending_.reset();
   if (requeue) queued_ = p.checkpoint;
   nonce_taken_seen_ = 0;
-  return StepReport{phase, why + (phase == AnchorPhase::kRestarted ? "; the checkpoint is queued again"
-                                                                   : "; not retried: request it again once fixed")};
+  return StepReport{phase,
+                    why + (phase == AnchorPhase::kRestarted ? "; the checkpoint is queued again"
+                                                            : "; not retried: request it again once fixed")};
 }
 
 Result<StepReport, AnchorError> Anchorer::Advance(const PendingAnchor& p) {
@@ -930,14 +995,15 @@ Result<StepReport, AnchorError> Anchorer::Advance(const PendingAnchor& p) {
     if (!got.success) {
       return GiveUpNonce(p, AnchorPhase::kFailed,
                          "transaction " + ShortHash(it->tx_hash) + " failed (status 0) in block " +
-                             std::to_string(got.block_number) + " (does --to revert? is the gas limit too low?)");
+                             std::to_string(got.block_number) +
+                             " (does --to revert? is the gas limit too low?)");
     }
     auto block = node_.BlockByNumber(got.block_number);
     if (!block.ok()) return FromRpc(block.error(), where);
     if (!block->has_value() || (*block)->hash != got.block_hash) {
       return StepReport{AnchorPhase::kReorged, "block " + std::to_string(got.block_number) + " (" +
-                                                   ShortHash(got.block_hash) +
-                                                   ") of transaction " + ShortHash(it->tx_hash) +
+                                                   ShortHash(got.block_hash) + ") of transaction " +
+                                                   ShortHash(it->tx_hash) +
                                                    " is no longer canonical; waiting"};
     }
     auto head = node_.BlockNumber();
@@ -953,18 +1019,22 @@ Result<StepReport, AnchorError> Anchorer::Advance(const PendingAnchor& p) {
   }
   if (*used > p.nonce) {
     if (++nonce_taken_seen_ < config_.nonce_taken_polls) {
-      return StepReport{AnchorPhase::kWaiting, "nonce " + std::to_string(p.nonce) +
-                                                   " is used but no receipt for our transactions is visible yet"};
+      return StepReport{
+          AnchorPhase::kWaiting,
+          "nonce " + std::to_string(p.nonce) + " is used but no receipt for our transactions is visible yet"};
     }
-    return GiveUpNonce(p, AnchorPhase::kRestarted, "nonce " + std::to_string(p.nonce) + " was used by a transaction that is not one of ours (" +
-                              std::to_string(p.attempts.size()) + " attempt(s)); is the key used elsewhere?");
+    return GiveUpNonce(p, AnchorPhase::kRestarted,
+                       "nonce " + std::to_string(p.nonce) +
+                           " was used by a transaction that is not one of ours (" +
+                           std::to_string(p.attempts.size()) + " attempt(s)); is the key used elsewhere?");
   }
   nonce_taken_seen_ = 0;
   const AnchorAttempt& last = p.attempts.back();
   auto fees = MarketFees(p.type);
   if (!fees.ok()) return fees.error();
   if (p.type == EthTxType::kEip1559 && fees->base_fee && last.max_fee_per_gas < *fees->base_fee) {
-    return Replace(p, "max fee " + Gwei(last.max_fee_per_gas) + " is below the base fee " + Gwei(*fees->base_fee));
+    return Replace(
+        p, "max fee " + Gwei(last.max_fee_per_gas) + " is below the base fee " + Gwei(*fees->base_fee));
   }
   if (p.type == EthTxType::kLegacy) {
     uint64_t floor = fees->base_fee.value_or(fees->gas_price);
@@ -1037,11 +1107,11 @@ void AnchorService::Run() {
     } else {
       backoff = std::chrono::milliseconds{0};
       // After progress that may have unblocked more work, step again at once.
-      if (r->phase == AnchorPhase::kConfirmed || r->phase == AnchorPhase::kRestarted) delay = std::chrono::milliseconds{0};
+      if (r->phase == AnchorPhase::kConfirmed || r->phase == AnchorPhase::kRestarted)
+        delay = std::chrono::milliseconds{0};
     }
     if (options_.latest_checkpoint) {
-      auto until_request =
-          std::chrono::duration_cast<std::chrono::milliseconds>(next_request - Clock::now());
+      auto until_request = std::chrono::duration_cast<std::chrono::milliseconds>(next_request - Clock::now());
       delay = std::max(std::chrono::milliseconds{0}, std::min(delay, until_request));
     }
     std::unique_lock lock(mu_);

@@ -197,9 +197,9 @@ enum class VerifyCode {
 std::string_view VerifyCodeName(VerifyCode code);  // "ok", "bad_receipt", ...
 
 struct VerifyOptions {
-  uint32_t min_confirmations = 0;           // 0: the receipt's own `confirmations`
+  uint32_t min_confirmations = 0;  // 0: the receipt's own `confirmations`
   std::optional<EthAddress> expected_sender;
-  std::optional<std::string> checkpoint;    // must have the receipt's body
+  std::optional<std::string> checkpoint;  // must have the receipt's body
 };
 
 struct VerifyReport {
@@ -211,7 +211,8 @@ struct VerifyReport {
 // Checks a receipt against the chain `node` serves. The error is only for a
 // node that could not be asked (kUnavailable) or answered nonsense
 // (kNodeError); every verdict, good or bad, is a VerifyReport.
-[[nodiscard]] Result<VerifyReport, AnchorError> VerifyAnchorReceipt(const AnchorReceipt& receipt, EthClient& node,
+[[nodiscard]] Result<VerifyReport, AnchorError> VerifyAnchorReceipt(const AnchorReceipt& receipt,
+                                                                    EthClient& node,
                                                                     const VerifyOptions& options = {});
 
 // ------------------------------------------------------------- the anchorer
@@ -219,13 +220,13 @@ struct VerifyReport {
 enum class TxTypeChoice { kAuto, kEip1559, kLegacy };  // kAuto: EIP-1559 if blocks have a base fee
 
 struct AnchorConfig {
-  uint64_t chain_id = 0;      // required: the node must report this chain id
-  uint32_t confirmations = 6; // blocks on top of (and including) the anchor's block; >= 1
+  uint64_t chain_id = 0;         // required: the node must report this chain id
+  uint32_t confirmations = 6;    // blocks on top of (and including) the anchor's block; >= 1
   std::optional<EthAddress> to;  // default: the sender itself (a 0-value self-transfer)
   TxTypeChoice tx_type = TxTypeChoice::kAuto;
-  std::optional<uint64_t> gas_limit;  // default: eth_estimateGas
-  uint64_t max_fee_per_gas = 500'000'000'000;       // cap (wei per gas, 500 gwei); also caps legacy gas price
-  uint64_t fallback_priority_fee = 1'000'000'000;   // when eth_maxPriorityFeePerGas is not supported
+  std::optional<uint64_t> gas_limit;               // default: eth_estimateGas
+  uint64_t max_fee_per_gas = 500'000'000'000;      // cap (wei per gas, 500 gwei); also caps legacy gas price
+  uint64_t fallback_priority_fee = 1'000'000'000;  // when eth_maxPriorityFeePerGas is not supported
   // Polls in a row that must see the nonce used, with no receipt for any of
   // our attempts, before the nonce is given up as taken by a foreign
   // transaction (more than one: a receipt may lag the nonce by a poll).
@@ -233,7 +234,7 @@ struct AnchorConfig {
 };
 
 enum class RequestOutcome {
-  kQueued,           // will be anchored (replaces an older queued checkpoint)
+  kQueued,  // will be anchored (replaces an older queued checkpoint)
   kAlreadyQueued,
   kInProgress,       // this checkpoint is the pending anchor
   kAlreadyAnchored,  // the last receipt is for this checkpoint
@@ -260,7 +261,7 @@ std::string_view AnchorPhaseName(AnchorPhase p);
 struct StepReport {
   AnchorPhase phase = AnchorPhase::kIdle;
   std::string message;
-  uint64_t confirmations = 0;           // kMined
+  uint64_t confirmations = 0;            // kMined
   std::optional<AnchorReceipt> receipt;  // kConfirmed
 };
 
@@ -270,7 +271,8 @@ class Anchorer {
   // by another key, kWrongChain if it is for another chain id than
   // config.chain_id, kStorage / kBadReceipt on unreadable state.
   // `store` and `node` must outlive the Anchorer.
-  [[nodiscard]] static Result<std::unique_ptr<Anchorer>, AnchorError> Open(AnchorStore& store, EthClient& node,
+  [[nodiscard]] static Result<std::unique_ptr<Anchorer>, AnchorError> Open(AnchorStore& store,
+                                                                           EthClient& node,
                                                                            wallet::SecretKey key,
                                                                            AnchorConfig config);
 
@@ -304,9 +306,11 @@ class Anchorer {
   Result<StepReport, AnchorError> Broadcast(const PendingAnchor& p, AnchorPhase phase, bool may_replace);
   Result<StepReport, AnchorError> Confirm(const PendingAnchor& p, const AnchorAttempt& attempt,
                                           const EthReceipt& rec);
-  Result<StepReport, AnchorError> GiveUpNonce(const PendingAnchor& p, AnchorPhase phase, const std::string& why);
+  Result<StepReport, AnchorError> GiveUpNonce(const PendingAnchor& p, AnchorPhase phase,
+                                              const std::string& why);
   Result<Fees, AnchorError> MarketFees(EthTxType type);
-  AnchorAttempt SignAttempt(const PendingAnchor& p, uint64_t gas_price, uint64_t max_fee, uint64_t priority) const;
+  AnchorAttempt SignAttempt(const PendingAnchor& p, uint64_t gas_price, uint64_t max_fee,
+                            uint64_t priority) const;
   Result<void, AnchorError> Persist(const AnchorStoreUpdate& update);
 
   AnchorStore& store_;
@@ -315,7 +319,7 @@ class Anchorer {
   const AnchorConfig config_;
   const EthAddress sender_;
 
-  std::mutex step_mu_;  // one Step at a time
+  std::mutex step_mu_;        // one Step at a time
   int nonce_taken_seen_ = 0;  // guarded by step_mu_
 
   mutable std::mutex mu_;  // guards the in-memory mirror of the store below

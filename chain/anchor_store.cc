@@ -73,9 +73,10 @@ Result<std::unique_ptr<AnchorStore>, AnchorStoreError> AnchorStore::Open(const s
     if (key == kPendingKey || key == kQueuedKey) continue;
     if (key.size() != 9 || key[0] != kReceiptPrefix ||
         GetBigEndian64(reinterpret_cast<const uint8_t*>(key.data() + 1)) != impl->receipt_count) {
-      return AnchorStoreError{AnchorStoreErrorCode::kCorrupt,
-                              dir + ": unexpected key " + HexEncode(std::span<const uint8_t>(
-                                                              reinterpret_cast<const uint8_t*>(key.data()), key.size()))};
+      return AnchorStoreError{
+          AnchorStoreErrorCode::kCorrupt,
+          dir + ": unexpected key " +
+              HexEncode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(key.data()), key.size()))};
     }
     ++impl->receipt_count;
   }
@@ -112,7 +113,8 @@ Result<std::optional<std::string>, AnchorStoreError> AnchorStore::Receipt(uint64
 Result<void, AnchorStoreError> AnchorStore::Commit(const AnchorStoreUpdate& update) {
   std::lock_guard lock(impl_->mu);
   if (impl_->broken) {
-    return AnchorStoreError{AnchorStoreErrorCode::kBroken, impl_->dir + ": an earlier write failed; reopen the store"};
+    return AnchorStoreError{AnchorStoreErrorCode::kBroken,
+                            impl_->dir + ": an earlier write failed; reopen the store"};
   }
   leveldb::WriteBatch batch;
   auto apply = [&](std::string_view key, const AnchorValueChange& change) {
@@ -125,7 +127,8 @@ Result<void, AnchorStoreError> AnchorStore::Commit(const AnchorStoreUpdate& upda
   };
   apply(kQueuedKey, update.queued);
   apply(kPendingKey, update.pending);
-  if (update.append_receipt) batch.Put(ToSlice(ReceiptKey(impl_->receipt_count)), ToSlice(*update.append_receipt));
+  if (update.append_receipt)
+    batch.Put(ToSlice(ReceiptKey(impl_->receipt_count)), ToSlice(*update.append_receipt));
   leveldb::WriteOptions wo;
   wo.sync = true;  // durable before anything that depends on it is sent or reported
   leveldb::Status s = impl_->db->Write(wo, &batch);

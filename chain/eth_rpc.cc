@@ -99,7 +99,10 @@ class Reader {
     uint64_t out = 0;
     for (; i < s.size(); ++i) {
       char c = s[i];
-      int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+      int d = (c >= '0' && c <= '9')   ? c - '0'
+              : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+              : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                       : -1;
       if (d < 0) return Protocol(method_, std::string(field) + ": \"" + s + "\" is not a hex quantity");
       out = (out << 4) | static_cast<uint64_t>(d);
     }
@@ -160,7 +163,9 @@ std::string_view RpcErrorCodeName(RpcErrorCode code) {
   return "unknown";
 }
 
-Result<uint64_t, RpcError> EthClient::ChainId() { return QuantityCall(transport_, "eth_chainId", Json::array()); }
+Result<uint64_t, RpcError> EthClient::ChainId() {
+  return QuantityCall(transport_, "eth_chainId", Json::array());
+}
 
 Result<uint64_t, RpcError> EthClient::BlockNumber() {
   return QuantityCall(transport_, "eth_blockNumber", Json::array());
@@ -175,10 +180,13 @@ Result<std::optional<EthBlock>, RpcError> EthClient::BlockByTag(std::string_view
 }
 
 Result<uint64_t, RpcError> EthClient::TransactionCount(const EthAddress& a, std::string_view tag) {
-  return QuantityCall(transport_, "eth_getTransactionCount", Json::array({EthAddressHex(a), std::string(tag)}));
+  return QuantityCall(transport_, "eth_getTransactionCount",
+                      Json::array({EthAddressHex(a), std::string(tag)}));
 }
 
-Result<uint64_t, RpcError> EthClient::GasPrice() { return QuantityCall(transport_, "eth_gasPrice", Json::array()); }
+Result<uint64_t, RpcError> EthClient::GasPrice() {
+  return QuantityCall(transport_, "eth_gasPrice", Json::array());
+}
 
 Result<uint64_t, RpcError> EthClient::MaxPriorityFeePerGas() {
   return QuantityCall(transport_, "eth_maxPriorityFeePerGas", Json::array());

@@ -90,7 +90,8 @@ class EthClient {
   [[nodiscard]] Result<uint64_t, RpcError> TransactionCount(const EthAddress& a, std::string_view tag);
   [[nodiscard]] Result<uint64_t, RpcError> GasPrice();              // eth_gasPrice
   [[nodiscard]] Result<uint64_t, RpcError> MaxPriorityFeePerGas();  // eth_maxPriorityFeePerGas
-  [[nodiscard]] Result<uint64_t, RpcError> EstimateGas(const EthAddress& from, const std::optional<EthAddress>& to,
+  [[nodiscard]] Result<uint64_t, RpcError> EstimateGas(const EthAddress& from,
+                                                       const std::optional<EthAddress>& to,
                                                        std::span<const uint8_t> data);
   // eth_sendRawTransaction; returns the hash the node computed.
   [[nodiscard]] Result<Hash, RpcError> SendRawTransaction(std::span<const uint8_t> raw);

@@ -131,7 +131,8 @@ Result<EthTx, EthTxError> ParseFields(EthTxType type, const std::vector<RlpItem>
   if (type == EthTxType::kEip1559) {
     const RlpItem& access = f[i++];
     if (!access.is_list) return TxErr(EthTxErrorCode::kMalformed, "transaction accessList: not a list");
-    if (!access.items.empty()) return TxErr(EthTxErrorCode::kUnsupported, "transaction accessList: not empty");
+    if (!access.items.empty())
+      return TxErr(EthTxErrorCode::kUnsupported, "transaction accessList: not empty");
   }
   return tx;
 }
@@ -219,7 +220,8 @@ Result<SignedEthTx, EthTxError> DecodeSignedEthTx(std::span<const uint8_t> raw) 
     type = EthTxType::kEip1559;
     body = raw.subspan(1);
   } else if (raw[0] <= 0x7f) {
-    return TxErr(EthTxErrorCode::kUnsupported, "transaction type " + std::to_string(raw[0]) + " is not supported");
+    return TxErr(EthTxErrorCode::kUnsupported,
+                 "transaction type " + std::to_string(raw[0]) + " is not supported");
   } else {
     return TxErr(EthTxErrorCode::kMalformed, "transaction: neither a typed envelope nor an RLP list");
   }
@@ -229,8 +231,8 @@ Result<SignedEthTx, EthTxError> DecodeSignedEthTx(std::span<const uint8_t> raw) 
   const std::vector<RlpItem>& f = decoded->items;
   size_t expected = type == EthTxType::kLegacy ? 9 : 12;
   if (f.size() != expected) {
-    return TxErr(EthTxErrorCode::kMalformed, "transaction: " + std::to_string(f.size()) + " fields, expected " +
-                                                 std::to_string(expected));
+    return TxErr(EthTxErrorCode::kMalformed, "transaction: " + std::to_string(f.size()) +
+                                                 " fields, expected " + std::to_string(expected));
   }
   auto tx = ParseFields(type, f);
   if (!tx.ok()) return tx.error();
@@ -240,9 +242,11 @@ Result<SignedEthTx, EthTxError> DecodeSignedEthTx(std::span<const uint8_t> raw) 
   if (!v.ok()) return v.error();
   if (type == EthTxType::kLegacy) {
     if (*v == 27 || *v == 28) {
-      return TxErr(EthTxErrorCode::kUnsupported, "transaction v: no EIP-155 replay protection (v = 27 or 28)");
+      return TxErr(EthTxErrorCode::kUnsupported,
+                   "transaction v: no EIP-155 replay protection (v = 27 or 28)");
     }
-    if (*v < 37) return TxErr(EthTxErrorCode::kBadSignature, "transaction v: " + std::to_string(*v) + " is invalid");
+    if (*v < 37)
+      return TxErr(EthTxErrorCode::kBadSignature, "transaction v: " + std::to_string(*v) + " is invalid");
     out.tx.chain_id = (*v - 35) / 2;
     out.signature.recovery_id = static_cast<uint8_t>((*v - 35) % 2);
   } else {
@@ -257,7 +261,8 @@ Result<SignedEthTx, EthTxError> DecodeSignedEthTx(std::span<const uint8_t> raw) 
   out.signature.s = *s;
   auto pub = wallet::RecoverPublicKey(EthSigningHash(out.tx), out.signature);
   if (!pub) {
-    return TxErr(EthTxErrorCode::kBadSignature, "transaction signature: r or s out of range, high s, or no key recovers");
+    return TxErr(EthTxErrorCode::kBadSignature,
+                 "transaction signature: r or s out of range, high s, or no key recovers");
   }
   out.from = EthAddressOf(*pub);
   out.raw.assign(raw.begin(), raw.end());

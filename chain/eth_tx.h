@@ -87,10 +87,10 @@ struct SignedEthTx {
 SignedEthTx SignEthTx(const EthTx& tx, const wallet::SecretKey& key);
 
 enum class EthTxErrorCode {
-  kMalformed,    // not RLP, wrong field count or types, non-canonical integers
-  kUnsupported,  // another transaction type, a non-empty access list, amounts over 64 bits,
-                 // or a legacy transaction without EIP-155 replay protection
-  kBadSignature, // r, s or v out of range, high s, or no key recovers
+  kMalformed,     // not RLP, wrong field count or types, non-canonical integers
+  kUnsupported,   // another transaction type, a non-empty access list, amounts over 64 bits,
+                  // or a legacy transaction without EIP-155 replay protection
+  kBadSignature,  // r, s or v out of range, high s, or no key recovers
 };
 
 struct EthTxError {

@@ -61,13 +61,17 @@ class Decoder {
       length = static_cast<size_t>(b - base);
     } else {
       size_t len_bytes = static_cast<size_t>(b - base - 55);
-      if (in_.size() - pos_ < len_bytes) return Err(RlpErrorCode::kTruncated, At("length runs past the input", start));
-      if (in_[pos_] == 0) return Err(RlpErrorCode::kNonCanonical, At("length has a leading zero byte", start));
-      if (len_bytes > sizeof(size_t)) return Err(RlpErrorCode::kTruncated, At("length exceeds the input", start));
+      if (in_.size() - pos_ < len_bytes)
+        return Err(RlpErrorCode::kTruncated, At("length runs past the input", start));
+      if (in_[pos_] == 0)
+        return Err(RlpErrorCode::kNonCanonical, At("length has a leading zero byte", start));
+      if (len_bytes > sizeof(size_t))
+        return Err(RlpErrorCode::kTruncated, At("length exceeds the input", start));
       for (size_t i = 0; i < len_bytes; ++i) length = (length << 8) | in_[pos_++];
       if (length < 56) return Err(RlpErrorCode::kNonCanonical, At("long-form length below 56", start));
     }
-    if (in_.size() - pos_ < length) return Err(RlpErrorCode::kTruncated, At("payload runs past the input", start));
+    if (in_.size() - pos_ < length)
+      return Err(RlpErrorCode::kTruncated, At("payload runs past the input", start));
     std::span<const uint8_t> payload = in_.subspan(pos_, length);
     pos_ += length;
     if (!is_list) {
@@ -110,7 +114,9 @@ RlpItem RlpItem::String(std::string_view s) { return RlpItem{.bytes = {s.begin()
 
 RlpItem RlpItem::Uint(uint64_t v) { return RlpItem{.bytes = MinimalBigEndian(v)}; }
 
-RlpItem RlpItem::List(std::vector<RlpItem> items) { return RlpItem{.is_list = true, .items = std::move(items)}; }
+RlpItem RlpItem::List(std::vector<RlpItem> items) {
+  return RlpItem{.is_list = true, .items = std::move(items)};
+}
 
 std::vector<uint8_t> RlpEncode(const RlpItem& item) {
   std::vector<uint8_t> out;
@@ -124,7 +130,8 @@ Result<RlpItem, RlpError> RlpDecode(std::span<const uint8_t> input) {
   if (!item.ok()) return item;
   if (!decoder.AtEnd()) {
     return Err(RlpErrorCode::kTrailing, "rlp: " + std::to_string(input.size() - decoder.pos()) +
-                                            " bytes after the item (at byte " + std::to_string(decoder.pos()) + ")");
+                                            " bytes after the item (at byte " +
+                                            std::to_string(decoder.pos()) + ")");
   }
   return item;
 }

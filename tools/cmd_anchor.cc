@@ -90,7 +90,8 @@ std::optional<chain::EthAddress> AddressFlag(const std::string& flag, const std:
   if (text.empty()) return std::nullopt;
   auto a = chain::ParseEthAddress(text);
   if (!a) {
-    throw CliError(kExitUsage, flag + ": \"" + text + "\" is not an address (0x + 40 hex digits; a mixed-case " +
+    throw CliError(kExitUsage, flag + ": \"" + text +
+                                   "\" is not an address (0x + 40 hex digits; a mixed-case " +
                                    "address must carry a valid EIP-55 checksum)");
   }
   return a;
@@ -138,7 +139,8 @@ int RunAddress(const GlobalFlags& g, const AnchorFlags& f) {
   wallet::SecretKey key = LoadKey(KeyPath(g, f), g.passphrase_file, kAnchorPassphraseEnv);
   chain::EthAddress a = chain::EthAddressOf(key);
   if (g.json) {
-    std::cout << Json{{"address", chain::EthAddressChecksum(a)}, {"key_id", key.Public().KeyId()}}.dump() << "\n";
+    std::cout << Json{{"address", chain::EthAddressChecksum(a)}, {"key_id", key.Public().KeyId()}}.dump()
+              << "\n";
   } else {
     std::cout << chain::EthAddressChecksum(a) << "\n";
   }
@@ -149,7 +151,8 @@ int RunNow(const GlobalFlags& g, const AnchorFlags& f) {
   // Everything that can be checked without the key or the network first.
   if (f.chain_id == 0) throw CliError(kExitUsage, "--chain-id is required (the chain the node must serve)");
   if (f.confirmations == 0) throw CliError(kExitUsage, "--confirmations must be at least 1");
-  if (!(f.max_fee_gwei > 0) || f.max_fee_gwei > 1e9) throw CliError(kExitUsage, "--max-fee-gwei must be positive");
+  if (!(f.max_fee_gwei > 0) || f.max_fee_gwei > 1e9)
+    throw CliError(kExitUsage, "--max-fee-gwei must be positive");
   chain::AnchorConfig config{.chain_id = f.chain_id,
                              .confirmations = f.confirmations,
                              .to = AddressFlag("--to", f.to),
@@ -256,9 +259,12 @@ int RunStatus(const GlobalFlags& g) {
     if (q.ok()) queued = *q;
   }
   if (g.json) {
-    Json out = {{"receipts", state.receipt_count}, {"last_receipt", nullptr}, {"pending", nullptr},
+    Json out = {{"receipts", state.receipt_count},
+                {"last_receipt", nullptr},
+                {"pending", nullptr},
                 {"queued", nullptr}};
-    if (state.last_receipt) out["last_receipt"] = Json::parse(chain::AnchorReceiptToJson(*state.last_receipt));
+    if (state.last_receipt)
+      out["last_receipt"] = Json::parse(chain::AnchorReceiptToJson(*state.last_receipt));
     if (state.pending) {
       const auto& p = *state.pending;
       Json attempts = Json::array();
@@ -268,12 +274,9 @@ int RunStatus(const GlobalFlags& g) {
                             {"max_fee_per_gas", at.max_fee_per_gas},
                             {"max_priority_fee_per_gas", at.max_priority_fee_per_gas}});
       }
-      out["pending"] = {{"tree_size", p.tree_size},
-                        {"checkpoint_body_sha256", chain::HashHex(p.body_sha256)},
-                        {"chain_id", p.chain_id},
-                        {"sender", chain::EthAddressHex(p.sender)},
-                        {"nonce", p.nonce},
-                        {"tx_type", chain::EthTxTypeName(p.type)},
+      out["pending"] = {{"tree_size", p.tree_size}, {"checkpoint_body_sha256", chain::HashHex(p.body_sha256)},
+                        {"chain_id", p.chain_id},   {"sender", chain::EthAddressHex(p.sender)},
+                        {"nonce", p.nonce},         {"tx_type", chain::EthTxTypeName(p.type)},
                         {"attempts", attempts}};
     }
     if (queued) {
@@ -287,9 +290,9 @@ int RunStatus(const GlobalFlags& g) {
   if (state.last_receipt) std::cout << "last anchor   " << Describe(*state.last_receipt) << "\n";
   if (state.pending) {
     const auto& p = *state.pending;
-    std::cout << "pending       tree size " << p.tree_size << ", nonce " << p.nonce << ", chain " << p.chain_id
-              << ", " << p.attempts.size() << " attempt(s), latest " << chain::PrefixedHex(p.attempts.back().tx_hash)
-              << "\n";
+    std::cout << "pending       tree size " << p.tree_size << ", nonce " << p.nonce << ", chain "
+              << p.chain_id << ", " << p.attempts.size() << " attempt(s), latest "
+              << chain::PrefixedHex(p.attempts.back().tx_hash) << "\n";
   }
   if (queued) std::cout << "queued        tree size " << queued->tree_size << "\n";
   if (!state.pending && !queued) std::cout << "nothing pending or queued\n";
@@ -313,7 +316,8 @@ int RunReceipt(const GlobalFlags& g, const AnchorFlags& f) {
   }
   if (!r) {
     std::string which = f.receipt_index ? "receipt " + std::to_string(*f.receipt_index) : "any receipt";
-    throw CliError(kExitRejected, "not found: " + which + " (" + std::to_string(state->receipt_count) + " stored)");
+    throw CliError(kExitRejected,
+                   "not found: " + which + " (" + std::to_string(state->receipt_count) + " stored)");
   }
   return EmitReceipt(f, *r);
 }
@@ -347,8 +351,8 @@ int RunVerify(const GlobalFlags& g, const AnchorFlags& f) {
                    "anchoring address\n";
     }
   } else {
-    std::cout << "anchor verification FAILED: " << chain::VerifyCodeName(report->code) << ": " << report->message
-              << "\n";
+    std::cout << "anchor verification FAILED: " << chain::VerifyCodeName(report->code) << ": "
+              << report->message << "\n";
   }
   return ok ? kExitOk : kExitRejected;
 }
@@ -364,17 +368,20 @@ void AddAnchorCommands(CLI::App& app, CommandContext& ctx) {
   static AnchorFlags f;
   GlobalFlags& g = ctx.global;
   std::function<int()>& action = ctx.action;
-  auto* anchor = app.add_subcommand("anchor", "commit checkpoints to an EVM chain, and check such commitments");
+  auto* anchor =
+      app.add_subcommand("anchor", "commit checkpoints to an EVM chain, and check such commitments");
   anchor->require_subcommand(1);
 
-  auto* address = anchor->add_subcommand("address", "print the anchoring key's Ethereum address (to fund it)");
+  auto* address =
+      anchor->add_subcommand("address", "print the anchoring key's Ethereum address (to fund it)");
   address->add_option("--key", f.key, "anchoring keystore (default <data>/anchor.key)");
   address->callback([&] { action = [&] { return RunAddress(g, f); }; });
 
   auto* now = anchor->add_subcommand("now", "anchor a checkpoint and wait for its confirmations");
   now->add_option("--checkpoint", f.checkpoint_file, "checkpoint file (C2SP signed note) to anchor");
   AddRpcFlag(now, f);
-  now->add_option("--chain-id", f.chain_id, "chain id the node must serve")->envname("TRACELEDGER_ANCHOR_CHAIN_ID");
+  now->add_option("--chain-id", f.chain_id, "chain id the node must serve")
+      ->envname("TRACELEDGER_ANCHOR_CHAIN_ID");
   now->add_option("--key", f.key, "anchoring keystore (default <data>/anchor.key)");
   now->add_option("--confirmations", f.confirmations, "blocks to wait for, the anchor's own included")
       ->capture_default_str();
@@ -383,16 +390,16 @@ void AddAnchorCommands(CLI::App& app, CommandContext& ctx) {
       ->check(CLI::IsMember({"auto", "eip1559", "legacy"}))
       ->capture_default_str();
   now->add_option("--gas-limit", f.gas_limit, "gas limit (default: eth_estimateGas)");
-  now->add_option("--max-fee-gwei", f.max_fee_gwei, "never pay more than this per gas")->capture_default_str();
+  now->add_option("--max-fee-gwei", f.max_fee_gwei, "never pay more than this per gas")
+      ->capture_default_str();
   now->add_option("--timeout", f.timeout_s, "give up waiting after this many seconds (exit 4; 0: one step)")
       ->capture_default_str();
   now->add_option("--poll-ms", f.poll_ms, "milliseconds between polls of the node")->capture_default_str();
   now->add_option("--out", f.out, "also write the receipt to this file");
   now->callback([&] { action = [&] { return RunNow(g, f); }; });
 
-  anchor->add_subcommand("status", "what is queued, pending and anchored (no key, no network)")->callback([&] {
-    action = [&] { return RunStatus(g); };
-  });
+  anchor->add_subcommand("status", "what is queued, pending and anchored (no key, no network)")
+      ->callback([&] { action = [&] { return RunStatus(g); }; });
 
   auto* receipt = anchor->add_subcommand("receipt", "print a stored receipt (default: the last)");
   receipt->add_option("index", f.receipt_index, "receipt number, from 0");

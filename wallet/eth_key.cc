@@ -45,7 +45,8 @@ RecoverableSignature SignRecoverable(const SecretKey& key, const std::array<uint
     std::memcpy(extra.data(), &attempt, sizeof(attempt));
     secp256k1_ecdsa_recoverable_signature sig;
     if (!secp256k1_ecdsa_sign_recoverable(Ctx(), &sig, digest.data(), key.bytes().data(),
-                                          secp256k1_nonce_function_rfc6979, attempt == 0 ? nullptr : extra.data())) {
+                                          secp256k1_nonce_function_rfc6979,
+                                          attempt == 0 ? nullptr : extra.data())) {
       Fatal("secp256k1_ecdsa_sign_recoverable failed");
     }
     unsigned char compact[64];

@@ -5,6 +5,8 @@
 // a transaction dropped from its pool, a base fee raised under a pending
 // transaction, a snapshot reverted under a mined one, a foreign transaction
 // taking the nonce.
+#include "chain/anchor.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -19,7 +21,6 @@
 #include <vector>
 
 #include "api/jsonrpc_client.h"
-#include "chain/anchor.h"
 #include "chain/anchor_store.h"
 #include "chain/eth_rpc.h"
 #include "chain/eth_tx.h"
@@ -71,9 +72,8 @@ class FaultyTransport : public JsonRpcTransport {
 class AnchorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) /
-           ("anchor-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::path(::testing::TempDir()) / ("anchor-" + std::to_string(::getpid()) + "-" +
+                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     key_ = std::make_unique<wallet::SecretKey>(wallet::SecretKey::Generate());
@@ -95,7 +95,8 @@ class AnchorTest : public ::testing::Test {
     if (fund) anvil_->SetBalance(sender_, 100 * kEther);
   }
   void Connect() {
-    auto client = api::JsonRpcHttpClient::Create(anvil_->url(), {.connect_timeout_ms = 1000, .read_timeout_ms = 10000});
+    auto client =
+        api::JsonRpcHttpClient::Create(anvil_->url(), {.connect_timeout_ms = 1000, .read_timeout_ms = 10000});
     ASSERT_TRUE(client.ok());
     http_ = std::move(client).value();
     faulty_ = std::make_unique<FaultyTransport>(*http_);
@@ -139,8 +140,12 @@ class AnchorTest : public ::testing::Test {
     return state.pending.value_or(PendingAnchor{});
   }
   // The node's own view of a transaction (null when unknown).
-  Json NodeTx(const Hash& h) { return anvil_->Rpc("eth_getTransactionByHash", Json::array({PrefixedHex(h)})); }
-  Json NodeReceipt(const Hash& h) { return anvil_->Rpc("eth_getTransactionReceipt", Json::array({PrefixedHex(h)})); }
+  Json NodeTx(const Hash& h) {
+    return anvil_->Rpc("eth_getTransactionByHash", Json::array({PrefixedHex(h)}));
+  }
+  Json NodeReceipt(const Hash& h) {
+    return anvil_->Rpc("eth_getTransactionReceipt", Json::array({PrefixedHex(h)}));
+  }
 
   VerifyReport Verify(const AnchorReceipt& r, VerifyOptions options = {}) {
     auto report = VerifyAnchorReceipt(r, *eth_, options);
@@ -548,9 +553,12 @@ TEST_F(AnchorTest, VerifyNamesEachFailure) {
     VerifyReport v = Verify(receipt, options);
     return std::string(VerifyCodeName(v.code)) + ": " + v.message;
   };
-  auto starts = [](const std::string& s, std::string_view prefix) { return s.substr(0, s.find(':')) == prefix; };
+  auto starts = [](const std::string& s, std::string_view prefix) {
+    return s.substr(0, s.find(':')) == prefix;
+  };
   EXPECT_TRUE(starts(code(r), "ok")) << code(r);
-  EXPECT_TRUE(starts(code(r, {.min_confirmations = 5}), "too_few_confirmations")) << code(r, {.min_confirmations = 5});
+  EXPECT_TRUE(starts(code(r, {.min_confirmations = 5}), "too_few_confirmations"))
+      << code(r, {.min_confirmations = 5});
   EXPECT_TRUE(starts(code(r, {.expected_sender = EthAddress{}}), "wrong_sender"));
   EXPECT_TRUE(starts(code(r, {.checkpoint = Checkpoint(31)}), "checkpoint_mismatch"));
   AnchorReceipt t = r;
@@ -606,14 +614,14 @@ TEST_F(AnchorTest, ServiceAnchorsInTheBackgroundAcrossANodeOutage) {
   OpenAnchorer({.confirmations = 1});
   std::mutex mu;
   std::vector<std::string> seen;  // phase names and error codes, in order
-  AnchorService service(*anchorer_,
-                        {.poll_interval = std::chrono::milliseconds(10),
-                         .max_backoff = std::chrono::milliseconds(50),
-                         .on_step = [&](const Result<StepReport, AnchorError>& r) {
-                           std::lock_guard lock(mu);
-                           seen.push_back(r.ok() ? std::string(AnchorPhaseName(r->phase))
-                                                 : std::string(AnchorErrorCodeName(r.error().code)));
-                         }});
+  AnchorService service(*anchorer_, {.poll_interval = std::chrono::milliseconds(10),
+                                     .max_backoff = std::chrono::milliseconds(50),
+                                     .on_step = [&](const Result<StepReport, AnchorError>& r) {
+                                       std::lock_guard lock(mu);
+                                       seen.push_back(r.ok()
+                                                          ? std::string(AnchorPhaseName(r->phase))
+                                                          : std::string(AnchorErrorCodeName(r.error().code)));
+                                     }});
   service.Start();
   auto wait_for = [&](auto done) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -643,9 +651,10 @@ TEST_F(AnchorTest, ServiceRequestsTheLatestCheckpointPeriodically) {
   StartNode({.automine = true});
   OpenAnchorer({.confirmations = 1});
   std::atomic<uint64_t> size{100};
-  AnchorService service(*anchorer_, {.poll_interval = std::chrono::milliseconds(10),
-                                     .latest_checkpoint = [&] { return std::optional<std::string>(Checkpoint(size)); },
-                                     .request_interval = std::chrono::milliseconds(20)});
+  AnchorService service(*anchorer_,
+                        {.poll_interval = std::chrono::milliseconds(10),
+                         .latest_checkpoint = [&] { return std::optional<std::string>(Checkpoint(size)); },
+                         .request_interval = std::chrono::milliseconds(20)});
   service.Start();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (anchorer_->State().receipt_count < 1 && std::chrono::steady_clock::now() < deadline) {

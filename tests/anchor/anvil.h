@@ -40,9 +40,9 @@ using Json = nlohmann::json;
 
 struct AnvilOptions {
   uint64_t chain_id = 31337;
-  bool automine = false;  // default: --no-mining, blocks only when the test mines
-  std::string hardfork;   // e.g. "berlin" (no base fee); default: Anvil's latest
-  std::string state_file; // --state: loaded at start, written on SIGTERM
+  bool automine = false;   // default: --no-mining, blocks only when the test mines
+  std::string hardfork;    // e.g. "berlin" (no base fee); default: Anvil's latest
+  std::string state_file;  // --state: loaded at start, written on SIGTERM
 };
 
 class Anvil {
@@ -52,7 +52,8 @@ class Anvil {
     return TRACELEDGER_ANVIL_BIN;
   }
 
-  Anvil(std::filesystem::path dir, AnvilOptions options) : dir_(std::move(dir)), options_(std::move(options)) {}
+  Anvil(std::filesystem::path dir, AnvilOptions options)
+      : dir_(std::move(dir)), options_(std::move(options)) {}
   ~Anvil() { Kill(); }
   Anvil(const Anvil&) = delete;
   Anvil& operator=(const Anvil&) = delete;
@@ -63,8 +64,13 @@ class Anvil {
     if (pid_ > 0) return std::string("anvil already running");
     std::filesystem::create_directories(dir_);
     std::string log = (dir_ / ("anvil-" + std::to_string(starts_++) + ".log")).string();
-    std::vector<std::string> args = {BinaryPath(), "--host", "127.0.0.1", "--port", std::to_string(port_),
-                                     "--chain-id", std::to_string(options_.chain_id)};
+    std::vector<std::string> args = {BinaryPath(),
+                                     "--host",
+                                     "127.0.0.1",
+                                     "--port",
+                                     std::to_string(port_),
+                                     "--chain-id",
+                                     std::to_string(options_.chain_id)};
     if (!options_.automine) args.push_back("--no-mining");
     if (!options_.hardfork.empty()) args.insert(args.end(), {"--hardfork", options_.hardfork});
     if (!options_.state_file.empty()) args.insert(args.end(), {"--state", options_.state_file});
@@ -105,11 +111,13 @@ class Anvil {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    auto client = api::JsonRpcHttpClient::Create(url(), {.connect_timeout_ms = 1000, .read_timeout_ms = 10000});
+    auto client =
+        api::JsonRpcHttpClient::Create(url(), {.connect_timeout_ms = 1000, .read_timeout_ms = 10000});
     if (!client.ok()) return client.error();
     rpc_ = std::move(client).value();
     while (!rpc_->Call("eth_chainId", "[]").ok()) {
-      if (Exited() || std::chrono::steady_clock::now() > deadline) return std::string("anvil does not answer at " + url());
+      if (Exited() || std::chrono::steady_clock::now() > deadline)
+        return std::string("anvil does not answer at " + url());
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     return {};
@@ -139,14 +147,19 @@ class Anvil {
   void SetBalance(const chain::EthAddress& a, uint64_t wei) {
     Rpc("anvil_setBalance", Json::array({chain::EthAddressHex(a), Quantity(wei)}));
   }
-  void DropTransaction(const chain::Hash& h) { Rpc("anvil_dropTransaction", Json::array({chain::PrefixedHex(h)})); }
-  void SetNextBlockBaseFee(uint64_t wei) { Rpc("anvil_setNextBlockBaseFeePerGas", Json::array({Quantity(wei)})); }
+  void DropTransaction(const chain::Hash& h) {
+    Rpc("anvil_dropTransaction", Json::array({chain::PrefixedHex(h)}));
+  }
+  void SetNextBlockBaseFee(uint64_t wei) {
+    Rpc("anvil_setNextBlockBaseFeePerGas", Json::array({Quantity(wei)}));
+  }
   std::string Snapshot() { return Rpc("evm_snapshot").get<std::string>(); }
   void Revert(const std::string& id) { EXPECT_EQ(Rpc("evm_revert", Json::array({id})), Json(true)); }
   uint64_t BlockNumber() { return std::stoull(Rpc("eth_blockNumber").get<std::string>(), nullptr, 16); }
   uint64_t Nonce(const chain::EthAddress& a, const char* tag = "latest") {
-    return std::stoull(Rpc("eth_getTransactionCount", Json::array({chain::EthAddressHex(a), tag})).get<std::string>(),
-                       nullptr, 16);
+    return std::stoull(
+        Rpc("eth_getTransactionCount", Json::array({chain::EthAddressHex(a), tag})).get<std::string>(),
+        nullptr, 16);
   }
   // Transactions of `a` in the pool, pending and queued.
   size_t PoolCount(const chain::EthAddress& a) {

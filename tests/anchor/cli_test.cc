@@ -27,7 +27,9 @@ struct CliRun {
   int exit_code = -1;
   std::string out;
   std::string err;
-  std::string Describe() const { return "exit " + std::to_string(exit_code) + "\nstdout: " + out + "\nstderr: " + err; }
+  std::string Describe() const {
+    return "exit " + std::to_string(exit_code) + "\nstdout: " + out + "\nstderr: " + err;
+  }
 };
 
 std::string Slurp(const fs::path& p) {
@@ -93,20 +95,23 @@ class AnchorCliTest : public ::testing::Test {
     std::string a = address.out.substr(0, address.out.find('\n'));
     auto parsed = chain::ParseEthAddress(a);
     EXPECT_TRUE(parsed.has_value()) << a;
-    EXPECT_EQ(chain::EthAddressChecksum(parsed.value_or(chain::EthAddress{})), a);  // printed with EIP-55 case
+    EXPECT_EQ(chain::EthAddressChecksum(parsed.value_or(chain::EthAddress{})),
+              a);  // printed with EIP-55 case
     if (parsed) anvil_->SetBalance(*parsed, 1'000'000'000'000'000'000);
     return a;
   }
 
   std::string WriteCheckpoint(const std::string& name, uint64_t size) {
-    std::ofstream(dir_ / name) << "traceledger.test/cli\n"
-                               << size << "\nq2V3UMoMtj/tj0DpVrOdPhBz0XIrTMZxk7NMyZGyoLU=\n\n\u2014 traceledger.test/cli AAAA\n";
+    std::ofstream(dir_ / name)
+        << "traceledger.test/cli\n"
+        << size << "\nq2V3UMoMtj/tj0DpVrOdPhBz0XIrTMZxk7NMyZGyoLU=\n\n\u2014 traceledger.test/cli AAAA\n";
     return (dir_ / name).string();
   }
 
   std::vector<std::string> NowArgs(const std::string& checkpoint, const std::string& confirmations = "1") {
-    std::vector<std::string> args = {"anchor", "now", "--rpc", anvil_->url(), "--chain-id", "31337",
-                                     "--confirmations", confirmations, "--poll-ms", "20"};
+    std::vector<std::string> args = {"anchor",     "now",   "--rpc",           anvil_->url(),
+                                     "--chain-id", "31337", "--confirmations", confirmations,
+                                     "--poll-ms",  "20"};
     if (!checkpoint.empty()) args.insert(args.end(), {"--checkpoint", checkpoint});
     return args;
   }
@@ -140,14 +145,16 @@ TEST_F(AnchorCliTest, NowStatusReceiptVerify) {
   EXPECT_EQ(Tracectl({"anchor", "receipt", "1"}).exit_code, 1);
 
   std::string file = (dir_ / "receipt.json").string();
-  CliRun ok = Tracectl({"anchor", "verify", file, "--rpc", anvil_->url(), "--sender", address, "--checkpoint", cp});
+  CliRun ok =
+      Tracectl({"anchor", "verify", file, "--rpc", anvil_->url(), "--sender", address, "--checkpoint", cp});
   EXPECT_EQ(ok.exit_code, 0) << ok.Describe();
   EXPECT_NE(ok.out.find("anchor verified"), std::string::npos);
-  CliRun deep = Tracectl({"--json", "anchor", "verify", file, "--rpc", anvil_->url(), "--confirmations", "50"});
+  CliRun deep =
+      Tracectl({"--json", "anchor", "verify", file, "--rpc", anvil_->url(), "--confirmations", "50"});
   EXPECT_EQ(deep.exit_code, 1) << deep.Describe();
   EXPECT_EQ(Json::parse(deep.out)["code"], "too_few_confirmations");
   CliRun other = Tracectl({"anchor", "verify", file, "--rpc", anvil_->url(), "--sender",
-                        "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"});
+                           "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"});
   EXPECT_EQ(other.exit_code, 1);
   EXPECT_NE(other.out.find("wrong_sender"), std::string::npos) << other.Describe();
 
@@ -191,14 +198,19 @@ TEST_F(AnchorCliTest, BadInputIsAUsageErrorAndChangesNothing) {
     std::string needle;
   };
   std::vector<Case> cases = {
-      {{"anchor", "now", "--rpc", anvil_->url(), "--chain-id", "31337", "--checkpoint", (dir_ / "bad.txt").string()},
-       2, "checkpoint"},
+      {{"anchor", "now", "--rpc", anvil_->url(), "--chain-id", "31337", "--checkpoint",
+        (dir_ / "bad.txt").string()},
+       2,
+       "checkpoint"},
       {{"anchor", "now", "--rpc", anvil_->url(), "--checkpoint", cp}, 2, "--chain-id"},
       {{"anchor", "now", "--chain-id", "31337", "--checkpoint", cp}, 2, "--rpc"},
       {{"anchor", "now", "--rpc", "ftp://x", "--chain-id", "31337", "--checkpoint", cp}, 2, "http://"},
-      {{"anchor", "now", "--rpc", anvil_->url(), "--chain-id", "31337", "--checkpoint", cp, "--tx-type", "blob"},
-       2, "tx-type"},
-      {{"anchor", "now", "--rpc", anvil_->url(), "--chain-id", "31337", "--checkpoint", cp, "--to", "0x12"}, 2,
+      {{"anchor", "now", "--rpc", anvil_->url(), "--chain-id", "31337", "--checkpoint", cp, "--tx-type",
+        "blob"},
+       2,
+       "tx-type"},
+      {{"anchor", "now", "--rpc", anvil_->url(), "--chain-id", "31337", "--checkpoint", cp, "--to", "0x12"},
+       2,
        "--to"},
       {{"anchor", "verify", (dir_ / "bad.txt").string(), "--rpc", anvil_->url()}, 2, "receipt"},
   };

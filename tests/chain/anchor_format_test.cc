@@ -20,7 +20,8 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kBody = "example.com/ledger\n42\nq2V3UMoMtj/tj0DpVrOdPhBz0XIrTMZxk7NMyZGyoLU=\n";
-const std::string kCheckpoint = kBody + "\n\u2014 example.com/ledger Az3grlkAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+const std::string kCheckpoint =
+    kBody + "\n\u2014 example.com/ledger Az3grlkAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
 
 TEST(CheckpointForAnchorTest, BodyIsTheTextBeforeTheBlankLine) {
   auto cp = ParseCheckpointForAnchor(kCheckpoint);
@@ -75,6 +76,42 @@ TEST(AnchorCalldataTest, Layout) {
   ASSERT_EQ(data.size(), kAnchorCalldataSize);
   EXPECT_EQ(HexEncode(std::span<const uint8_t>(data).first(12)), "544c4131000000000000002a");
   EXPECT_EQ(HexEncode(std::span<const uint8_t>(data).subspan(12)), HashHex(h));
+}
+
+// The worked example of FORMAT.md §11.4, byte for byte.
+TEST(AnchorCalldataTest, FormatDocumentExample) {
+  const std::string cp =
+      "example.com/log\n42\nq2V3UMoMtj/tj0DpVrOdPhBz0XIrTMZxk7NMyZGyoLU=\n\n\u2014 example.com/log "
+      "Az3grlkAAAAA\n";
+  auto s = ParseCheckpointForAnchor(cp);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(HashHex(s->body_sha256), "0ba55d8094bb95951070a23f7f0dff8cb82b2a93360aae31f91012c1a97c467d");
+  std::vector<uint8_t> data = AnchorCalldata(s->tree_size, s->body_sha256);
+  EXPECT_EQ(PrefixedHex(data),
+            "0x544c4131000000000000002a0ba55d8094bb95951070a23f7f0dff8cb82b2a93360aae31f91012c1a97c467d");
+  auto key = wallet::SecretKey::FromBytes(std::vector<uint8_t>(32, 0x46));
+  ASSERT_TRUE(key.has_value());
+  EthTx tx;
+  tx.chain_id = 31337;
+  tx.nonce = 0;
+  tx.max_priority_fee_per_gas = 1'000'000'000;
+  tx.max_fee_per_gas = 3'000'000'000;
+  tx.gas_limit = 22550;
+  tx.to = EthAddressOf(*key);
+  tx.data = data;
+  SignedEthTx signed_tx = SignEthTx(tx, *key);
+  EXPECT_EQ(EthAddressChecksum(signed_tx.from), "0x9d8A62f656a8d1615C1294fd71e9CFb3E4855A4F");
+  EXPECT_EQ(HashHex(EthSigningHash(tx)), "b65b74c84bf4252fe0b852d64e73a7b8a3844ac68263ded8be0c96bb688f41c8");
+  EXPECT_EQ(
+      PrefixedHex(signed_tx.raw),
+      "0x02f898827a6980843b9aca0084b2d05e00825816949d8a62f656a8d1615c1294fd71e9cfb3e4855a4f80ac544c4131000000"
+      "000000002a0ba55d8094bb95951070a23f7f0dff8cb82b2a93360aae31f91012c1a97c467dc001a0daf5776cb8c0a8a881b68d"
+      "c8"
+      "29cee7bbd9d19e4dfe08442b376bdbe5c635ff0ba05c95c9f04ee554aaf03eb7ec67eb3e296751d289501dd23307d43c0de1a5"
+      "86"
+      "83");
+  EXPECT_EQ(PrefixedHex(signed_tx.hash),
+            "0x7fc641074f7c19788530bf07b68234d3d249bfdd4d9842eab61db55d7cf70a10");
 }
 
 // A receipt as the anchorer would write it, signed with a fresh key.
@@ -200,7 +237,8 @@ TEST(PendingAnchorTest, JsonRoundTrip) {
   p.nonce = 9;
   p.gas_limit = 22760;
   p.type = EthTxType::kLegacy;
-  p.attempts.push_back(AnchorAttempt{.tx_hash = Sha256(std::string_view("a")), .raw = {1, 2, 3}, .gas_price = 5});
+  p.attempts.push_back(
+      AnchorAttempt{.tx_hash = Sha256(std::string_view("a")), .raw = {1, 2, 3}, .gas_price = 5});
   p.attempts.push_back(AnchorAttempt{.tx_hash = Sha256(std::string_view("b")), .raw = {4}, .gas_price = 6});
   auto back = ParsePendingAnchor(PendingAnchorToJson(p));
   ASSERT_TRUE(back.ok()) << back.error().message;
@@ -230,8 +268,9 @@ TEST_F(AnchorStoreTest, CommitsAtomicallyAndSurvivesReopen) {
     EXPECT_FALSE(snap->queued || snap->pending || snap->last_receipt);
     EXPECT_EQ(snap->receipt_count, 0u);
     ASSERT_TRUE((*store)->Commit({.queued = AnchorValueChange::Set("q1")}).ok());
-    ASSERT_TRUE(
-        (*store)->Commit({.queued = AnchorValueChange::Delete(), .pending = AnchorValueChange::Set("p1")}).ok());
+    ASSERT_TRUE((*store)
+                    ->Commit({.queued = AnchorValueChange::Delete(), .pending = AnchorValueChange::Set("p1")})
+                    .ok());
     ASSERT_TRUE((*store)->Commit({.pending = AnchorValueChange::Delete(), .append_receipt = "r0"}).ok());
     ASSERT_TRUE((*store)->Commit({.append_receipt = "r1"}).ok());
     // A second process (here: a second open) is refused by LevelDB's lock.
@@ -256,9 +295,10 @@ TEST_F(AnchorStoreTest, StateRecordsDecode) {
   ASSERT_TRUE(store.ok());
   auto key = wallet::SecretKey::Generate();
   AnchorReceipt r = MakeReceipt(key);
-  ASSERT_TRUE((*store)->Commit({.queued = AnchorValueChange::Set(kCheckpoint),
-                                .append_receipt = AnchorReceiptToJson(r)})
-                  .ok());
+  ASSERT_TRUE(
+      (*store)
+          ->Commit({.queued = AnchorValueChange::Set(kCheckpoint), .append_receipt = AnchorReceiptToJson(r)})
+          .ok());
   auto state = LoadAnchorState(**store);
   ASSERT_TRUE(state.ok()) << state.error().message;
   EXPECT_EQ(state->queued, std::optional<std::string>(kCheckpoint));

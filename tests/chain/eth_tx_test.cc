@@ -40,10 +40,11 @@ TEST(EthAddressTest, AnvilDevAccountZero) {
 
 // The test cases of EIP-55.
 TEST(EthAddressTest, Eip55Checksums) {
-  for (const char* text : {"0x52908400098527886E0F7030069857D2E4169EE7", "0x8617E340B3D01FA5F11F306F4090FD50E238070D",
-                           "0xde709f2102306220921060314715629080e2fb77", "0x27b1fdb04752bbc536007a920d24acb045561c26",
-                           "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
-                           "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB", "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb"}) {
+  for (const char* text :
+       {"0x52908400098527886E0F7030069857D2E4169EE7", "0x8617E340B3D01FA5F11F306F4090FD50E238070D",
+        "0xde709f2102306220921060314715629080e2fb77", "0x27b1fdb04752bbc536007a920d24acb045561c26",
+        "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+        "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB", "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb"}) {
     auto a = ParseEthAddress(text);
     ASSERT_TRUE(a.has_value()) << text;
     EXPECT_EQ(EthAddressChecksum(*a), text);
@@ -51,11 +52,13 @@ TEST(EthAddressTest, Eip55Checksums) {
 }
 
 TEST(EthAddressTest, ParseRejectsBadInput) {
-  EXPECT_TRUE(ParseEthAddress("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed").has_value());  // all lower: no checksum
+  EXPECT_TRUE(
+      ParseEthAddress("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed").has_value());  // all lower: no checksum
   EXPECT_TRUE(ParseEthAddress("0x5AAEB6053F3E94C9B9A09F33669435E7EF1BEAED").has_value());  // all upper
-  EXPECT_FALSE(ParseEthAddress("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD").has_value());  // one case flipped
-  EXPECT_FALSE(ParseEthAddress("5aaeb6053f3e94c9b9a09f33669435e7ef1beaed").has_value());    // no 0x
-  EXPECT_FALSE(ParseEthAddress("0x5aaeb6053f3e94c9b9a09f33669435e7ef1bea").has_value());    // 19 bytes
+  EXPECT_FALSE(
+      ParseEthAddress("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD").has_value());         // one case flipped
+  EXPECT_FALSE(ParseEthAddress("5aaeb6053f3e94c9b9a09f33669435e7ef1beaed").has_value());  // no 0x
+  EXPECT_FALSE(ParseEthAddress("0x5aaeb6053f3e94c9b9a09f33669435e7ef1bea").has_value());  // 19 bytes
   EXPECT_FALSE(ParseEthAddress("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaeg").has_value());  // not hex
 }
 
@@ -77,8 +80,10 @@ TEST(EthTxTest, Eip155Example) {
   auto key = KeyFromHex("4646464646464646464646464646464646464646464646464646464646464646");
   SignedEthTx s = SignEthTx(tx, key);
   const std::string expected =
-      "f86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025a028ef61340bd939"
-      "bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b297f"
+      "f86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025a028ef61340bd9"
+      "39"
+      "bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b29"
+      "7f"
       "b1966a3b6d83";
   EXPECT_EQ(HexEncode(s.raw), expected);
   EXPECT_EQ(s.hash, Keccak256(s.raw));
@@ -104,13 +109,17 @@ TEST(EthTxTest, Eip1559Vectors) {
   };
   const Vector vectors[] = {
       {819, 43203529, 35552, 75853, 121212,
-       "02f870821e8e8203338301284d8301d97c828ae094000000000000000000000000000000000000aaaa8402933bc980c080a0d067f216"
-       "7008c59219652f91cbf8788dbca5f771f6e91e2b7657e85b78b472e0a01d305af9fe81fdba43f0dfcd400ed24dcace0a7e30d4e857"
+       "02f870821e8e8203338301284d8301d97c828ae094000000000000000000000000000000000000aaaa8402933bc980c080a0d"
+       "067f216"
+       "7008c59219652f91cbf8788dbca5f771f6e91e2b7657e85b78b472e0a01d305af9fe81fdba43f0dfcd400ed24dcace0a7e30d"
+       "4e857"
        "01dcaaf484cd079e",
        0},
       {353, 61901619, 32593, 38850, 136295,
-       "02f86f821e8e8201618297c283021467827f5194000000000000000000000000000000000000aaaa8403b08b3380c001a004205678f1"
-       "3fc1d7b10feea6513dfa76e24418b6e08097d95c6f93a3b64e536da01d45ad61bfece43862de2cce7d2575a8c1d08c26c87f3cb5f26d"
+       "02f86f821e8e8201618297c283021467827f5194000000000000000000000000000000000000aaaa8403b08b3380c001a0042"
+       "05678f1"
+       "3fc1d7b10feea6513dfa76e24418b6e08097d95c6f93a3b64e536da01d45ad61bfece43862de2cce7d2575a8c1d08c26c87f3"
+       "cb5f26d"
        "7b0be54a91b2",
        1},
   };
@@ -162,8 +171,10 @@ TEST(EthTxTest, RoundTripWithDataAndLargeChainId) {
 
 TEST(EthTxTest, DecodeRejectsWithTheReason) {
   const std::string eip155 =
-      "f86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025a028ef61340bd939"
-      "bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b297f"
+      "f86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a76400008025a028ef61340bd9"
+      "39"
+      "bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b29"
+      "7f"
       "b1966a3b6d83";
   EXPECT_EQ(DecodeSignedEthTx({}).error().code, EthTxErrorCode::kMalformed);
   EXPECT_EQ(DecodeSignedEthTx(Hex("01c0")).error().code, EthTxErrorCode::kUnsupported);  // EIP-2930
