@@ -35,97 +35,97 @@ Result<Json, RpcError> CallJson(JsonRpcTransport& t, std::string_view method, co
   return j;
 }
 
-// Field readers: each names the method and field at fault.
+// Reads fields of one JSON-RPC result object. Each reader returns a value
+// (a default one after an error); the first error, naming the method and
+// the field, sticks and is reported by error().
 class Reader {
  public:
   Reader(std::string_view method, const Json& obj) : method_(method), obj_(obj) {}
 
-  Result<uint64_t, RpcError> Uint(const char* field) const { return ParseQuantity(At(field), field); }
-
-  Result<std::optional<uint64_t>, RpcError> OptUint(const char* field) const {
-    const Json& v = At(field);
-    if (v.is_null()) return std::optional<uint64_t>();
-    auto q = ParseQuantity(v, field);
-    if (!q.ok()) return q.error();
-    return std::optional<uint64_t>(*q);
+  uint64_t Uint(const char* field) { return Quantity(At(field), field); }
+  std::optional<uint64_t> OptUint(const char* field) {
+    if (At(field).is_null()) return std::nullopt;
+    return Uint(field);
   }
-
-  Result<Hash, RpcError> Hash32(const char* field) const {
-    auto b = Bytes(field);
-    if (!b.ok()) return b.error();
-    if (b->size() != 32) return Protocol(method_, std::string(field) + ": not 32 bytes");
-    Hash h;
-    std::memcpy(h.data(), b->data(), 32);
+  Hash Hash32(const char* field) {
+    std::vector<uint8_t> b = Bytes(field);
+    Hash h{};
+    if (error_) return h;
+    if (b.size() != 32) return Fail(field, "not 32 bytes"), h;
+    std::memcpy(h.data(), b.data(), 32);
     return h;
   }
-
-  Result<std::optional<Hash>, RpcError> OptHash32(const char* field) const {
-    if (At(field).is_null()) return std::optional<Hash>();
-    auto h = Hash32(field);
-    if (!h.ok()) return h.error();
-    return std::optional<Hash>(*h);
+  std::optional<Hash> OptHash32(const char* field) {
+    if (At(field).is_null()) return std::nullopt;
+    return Hash32(field);
   }
-
-  Result<EthAddress, RpcError> Address(const char* field) const {
+  EthAddress Address(const char* field) {
     const Json& v = At(field);
     auto a = v.is_string() ? ParseEthAddress(v.get<std::string>()) : std::nullopt;
-    if (!a) return Protocol(method_, std::string(field) + ": not an address");
+    if (!a) return Fail(field, "not an address"), EthAddress{};
     return *a;
   }
-
-  Result<std::optional<EthAddress>, RpcError> OptAddress(const char* field) const {
-    if (At(field).is_null()) return std::optional<EthAddress>();
-    auto a = Address(field);
-    if (!a.ok()) return a.error();
-    return std::optional<EthAddress>(*a);
+  std::optional<EthAddress> OptAddress(const char* field) {
+    if (At(field).is_null()) return std::nullopt;
+    return Address(field);
   }
-
-  Result<std::vector<uint8_t>, RpcError> Bytes(const char* field) const {
+  std::vector<uint8_t> Bytes(const char* field) {
     const Json& v = At(field);
     auto b = v.is_string() ? ParsePrefixedHex(v.get<std::string>()) : std::nullopt;
-    if (!b) return Protocol(method_, std::string(field) + ": not 0x-prefixed hex bytes");
+    if (!b) return Fail(field, "not 0x-prefixed hex bytes"), std::vector<uint8_t>();
     return *b;
   }
 
-  Result<uint64_t, RpcError> ParseQuantity(const Json& v, std::string_view field) const {
-    if (!v.is_string()) return Protocol(method_, std::string(field) + ": not a hex quantity");
+  bool ok() const { return !error_; }
+  const RpcError& error() const { return *error_; }
+
+ private:
+  uint64_t Quantity(const Json& v, std::string_view field) {
+    if (!v.is_string()) return Fail(field, "not a hex quantity"), 0;
     const std::string& s = v.get_ref<const std::string&>();
-    if (s.size() < 3 || s[0] != '0' || s[1] != 'x') {
-      return Protocol(method_, std::string(field) + ": \"" + s + "\" is not a hex quantity");
-    }
+    if (s.size() < 3 || s[0] != '0' || s[1] != 'x')
+      return Fail(field, "\"" + s + "\" is not a hex quantity"), 0;
     size_t i = 2;
     while (i + 1 < s.size() && s[i] == '0') ++i;  // tolerate leading zeros
-    if (s.size() - i > 16) return Protocol(method_, std::string(field) + ": " + s + " exceeds 64 bits");
+    if (s.size() - i > 16) return Fail(field, s + " exceeds 64 bits"), 0;
     uint64_t out = 0;
     for (; i < s.size(); ++i) {
-      char c = s[i];
-      int d = (c >= '0' && c <= '9')   ? c - '0'
-              : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-              : (c >= 'A' && c <= 'F') ? c - 'A' + 10
-                                       : -1;
-      if (d < 0) return Protocol(method_, std::string(field) + ": \"" + s + "\" is not a hex quantity");
-      out = (out << 4) | static_cast<uint64_t>(d);
+      auto digit = HexDecode(std::string("0") + s[i]);
+      if (!digit) return Fail(field, "\"" + s + "\" is not a hex quantity"), 0;
+      out = (out << 4) | (*digit)[0];
     }
     return out;
   }
-
- private:
   const Json& At(const char* field) const {
     static const Json kNull;
     if (!obj_.is_object()) return kNull;
     auto it = obj_.find(field);
     return it == obj_.end() ? kNull : *it;
   }
+  void Fail(std::string_view field, std::string why) {
+    if (!error_) error_ = Protocol(method_, std::string(field) + ": " + why);
+  }
 
   std::string_view method_;
   const Json& obj_;
+  std::optional<RpcError> error_;
 };
 
-Result<uint64_t, RpcError> QuantityCall(JsonRpcTransport& t, std::string_view method, const Json& params) {
+// The result of a call that answers one value (`read` picks it from
+// {"result": value}).
+template <typename T, typename Read>
+Result<T, RpcError> ValueCall(JsonRpcTransport& t, std::string_view method, const Json& params, Read read) {
   auto j = CallJson(t, method, params);
   if (!j.ok()) return j.error();
   Json wrapper = {{"result", *j}};
-  return Reader(method, wrapper).Uint("result");
+  Reader r(method, wrapper);
+  T value = read(r);
+  if (!r.ok()) return r.error();
+  return value;
+}
+
+Result<uint64_t, RpcError> QuantityCall(JsonRpcTransport& t, std::string_view method, const Json& params) {
+  return ValueCall<uint64_t>(t, method, params, [](Reader& r) { return r.Uint("result"); });
 }
 
 Result<std::optional<EthBlock>, RpcError> Block(JsonRpcTransport& t, const Json& which) {
@@ -135,17 +135,11 @@ Result<std::optional<EthBlock>, RpcError> Block(JsonRpcTransport& t, const Json&
   if (j->is_null()) return std::optional<EthBlock>();
   if (!j->is_object()) return Protocol(kMethod, "result is neither null nor a block object");
   Reader r(kMethod, *j);
-  EthBlock b;
-  auto number = r.Uint("number");
-  if (!number.ok()) return number.error();
-  b.number = *number;
   // A "pending" block may come without a hash; it is only read for its fee.
-  auto hash = r.OptHash32("hash");
-  if (!hash.ok()) return hash.error();
-  if (hash->has_value()) b.hash = **hash;
-  auto fee = r.OptUint("baseFeePerGas");
-  if (!fee.ok()) return fee.error();
-  b.base_fee_per_gas = *fee;
+  EthBlock b{.number = r.Uint("number"),
+             .hash = r.OptHash32("hash").value_or(Hash{}),
+             .base_fee_per_gas = r.OptUint("baseFeePerGas")};
+  if (!r.ok()) return r.error();
   return std::optional<EthBlock>(b);
 }
 
@@ -200,11 +194,8 @@ Result<uint64_t, RpcError> EthClient::EstimateGas(const EthAddress& from, const 
 }
 
 Result<Hash, RpcError> EthClient::SendRawTransaction(std::span<const uint8_t> raw) {
-  constexpr std::string_view kMethod = "eth_sendRawTransaction";
-  auto j = CallJson(transport_, kMethod, Json::array({PrefixedHex(raw)}));
-  if (!j.ok()) return j.error();
-  Json wrapper = {{"result", *j}};
-  return Reader(kMethod, wrapper).Hash32("result");
+  return ValueCall<Hash>(transport_, "eth_sendRawTransaction", Json::array({PrefixedHex(raw)}),
+                         [](Reader& r) { return r.Hash32("result"); });
 }
 
 Result<std::optional<EthTxInfo>, RpcError> EthClient::TransactionByHash(const Hash& h) {
@@ -214,28 +205,14 @@ Result<std::optional<EthTxInfo>, RpcError> EthClient::TransactionByHash(const Ha
   if (j->is_null()) return std::optional<EthTxInfo>();
   if (!j->is_object()) return Protocol(kMethod, "result is neither null nor a transaction object");
   Reader r(kMethod, *j);
-  EthTxInfo info;
-  auto hash = r.Hash32("hash");
-  if (!hash.ok()) return hash.error();
-  info.hash = *hash;
-  auto from = r.Address("from");
-  if (!from.ok()) return from.error();
-  info.from = *from;
-  auto to = r.OptAddress("to");
-  if (!to.ok()) return to.error();
-  info.to = *to;
-  auto nonce = r.Uint("nonce");
-  if (!nonce.ok()) return nonce.error();
-  info.nonce = *nonce;
-  auto input = r.Bytes("input");
-  if (!input.ok()) return input.error();
-  info.input = std::move(input).value();
-  auto block_hash = r.OptHash32("blockHash");
-  if (!block_hash.ok()) return block_hash.error();
-  info.block_hash = *block_hash;
-  auto block_number = r.OptUint("blockNumber");
-  if (!block_number.ok()) return block_number.error();
-  info.block_number = *block_number;
+  EthTxInfo info{.hash = r.Hash32("hash"),
+                 .from = r.Address("from"),
+                 .to = r.OptAddress("to"),
+                 .nonce = r.Uint("nonce"),
+                 .input = r.Bytes("input"),
+                 .block_hash = r.OptHash32("blockHash"),
+                 .block_number = r.OptUint("blockNumber")};
+  if (!r.ok()) return r.error();
   return std::optional<EthTxInfo>(std::move(info));
 }
 
@@ -246,23 +223,15 @@ Result<std::optional<EthReceipt>, RpcError> EthClient::TransactionReceipt(const 
   if (j->is_null()) return std::optional<EthReceipt>();
   if (!j->is_object()) return Protocol(kMethod, "result is neither null nor a receipt object");
   Reader r(kMethod, *j);
-  EthReceipt rec;
-  auto tx_hash = r.Hash32("transactionHash");
-  if (!tx_hash.ok()) return tx_hash.error();
-  rec.tx_hash = *tx_hash;
-  auto block_hash = r.Hash32("blockHash");
-  if (!block_hash.ok()) return block_hash.error();
-  rec.block_hash = *block_hash;
-  auto block_number = r.Uint("blockNumber");
-  if (!block_number.ok()) return block_number.error();
-  rec.block_number = *block_number;
-  auto status = r.Uint("status");
-  if (!status.ok()) return status.error();
-  if (*status > 1) return Protocol(kMethod, "status: neither 0x0 nor 0x1");
-  rec.success = *status == 1;
-  auto from = r.Address("from");
-  if (!from.ok()) return from.error();
-  rec.from = *from;
+  EthReceipt rec{.tx_hash = r.Hash32("transactionHash"),
+                 .block_hash = r.Hash32("blockHash"),
+                 .block_number = r.Uint("blockNumber"),
+                 .success = false,
+                 .from = r.Address("from")};
+  uint64_t status = r.Uint("status");
+  if (!r.ok()) return r.error();
+  if (status > 1) return Protocol(kMethod, "status: neither 0x0 nor 0x1");
+  rec.success = status == 1;
   return std::optional<EthReceipt>(rec);
 }
 

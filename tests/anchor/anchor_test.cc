@@ -354,7 +354,7 @@ TEST_F(AnchorTest, LostSendOrLostAnswerNeverDoublesTheAnchor) {
 
 // "Gas price changes": the base fee jumps to 100 gwei; the node drops the
 // transaction it can no longer include; the anchorer replaces it with the
-// same nonce and higher fees. Then a cap the market exceeds holds it back.
+// same nonce and higher fees.
 TEST_F(AnchorTest, ReplacesWithBumpedFeesWhenTheBaseFeeRises) {
   StartNode();
   OpenAnchorer({.confirmations = 1});

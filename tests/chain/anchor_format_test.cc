@@ -91,25 +91,22 @@ TEST(AnchorCalldataTest, FormatDocumentExample) {
             "0x544c4131000000000000002a0ba55d8094bb95951070a23f7f0dff8cb82b2a93360aae31f91012c1a97c467d");
   auto key = wallet::SecretKey::FromBytes(std::vector<uint8_t>(32, 0x46));
   ASSERT_TRUE(key.has_value());
-  EthTx tx;
-  tx.chain_id = 31337;
-  tx.nonce = 0;
-  tx.max_priority_fee_per_gas = 1'000'000'000;
-  tx.max_fee_per_gas = 3'000'000'000;
-  tx.gas_limit = 22550;
-  tx.to = EthAddressOf(*key);
-  tx.data = data;
+  EthTx tx{.chain_id = 31337,
+           .nonce = 0,
+           .max_priority_fee_per_gas = 1'000'000'000,
+           .max_fee_per_gas = 3'000'000'000,
+           .gas_limit = 22550,
+           .to = EthAddressOf(*key),
+           .data = data};
   SignedEthTx signed_tx = SignEthTx(tx, *key);
   EXPECT_EQ(EthAddressChecksum(signed_tx.from), "0x9d8A62f656a8d1615C1294fd71e9CFb3E4855A4F");
   EXPECT_EQ(HashHex(EthSigningHash(tx)), "b65b74c84bf4252fe0b852d64e73a7b8a3844ac68263ded8be0c96bb688f41c8");
   EXPECT_EQ(
       PrefixedHex(signed_tx.raw),
-      "0x02f898827a6980843b9aca0084b2d05e00825816949d8a62f656a8d1615c1294fd71e9cfb3e4855a4f80ac544c4131000000"
-      "000000002a0ba55d8094bb95951070a23f7f0dff8cb82b2a93360aae31f91012c1a97c467dc001a0daf5776cb8c0a8a881b68d"
-      "c8"
-      "29cee7bbd9d19e4dfe08442b376bdbe5c635ff0ba05c95c9f04ee554aaf03eb7ec67eb3e296751d289501dd23307d43c0de1a5"
-      "86"
-      "83");
+      "0x02f898827a6980843b9aca0084b2d05e00825816949d8a62f656a8d1615c1294fd71e9cfb3e4855a4f80ac544c4131"
+      "000000000000002a0ba55d8094bb95951070a23f7f0dff8cb82b2a93360aae31f91012c1a97c467dc001a0daf5776cb8c0"
+      "a8a881b68dc829cee7bbd9d19e4dfe08442b376bdbe5c635ff0ba05c95c9f04ee554aaf03eb7ec67eb3e296751d289501d"
+      "d23307d43c0de1a58683");
   EXPECT_EQ(PrefixedHex(signed_tx.hash),
             "0x7fc641074f7c19788530bf07b68234d3d249bfdd4d9842eab61db55d7cf70a10");
 }
@@ -117,14 +114,13 @@ TEST(AnchorCalldataTest, FormatDocumentExample) {
 // A receipt as the anchorer would write it, signed with a fresh key.
 AnchorReceipt MakeReceipt(const wallet::SecretKey& key) {
   auto cp = ParseCheckpointForAnchor(kCheckpoint);
-  EthTx tx;
-  tx.chain_id = 31337;
-  tx.nonce = 3;
-  tx.max_fee_per_gas = 2'000'000'000;
-  tx.max_priority_fee_per_gas = 1'000'000'000;
-  tx.gas_limit = 22760;
-  tx.to = EthAddressOf(key);
-  tx.data = AnchorCalldata(cp->tree_size, cp->body_sha256);
+  EthTx tx{.chain_id = 31337,
+           .nonce = 3,
+           .max_priority_fee_per_gas = 1'000'000'000,
+           .max_fee_per_gas = 2'000'000'000,
+           .gas_limit = 22760,
+           .to = EthAddressOf(key),
+           .data = AnchorCalldata(cp->tree_size, cp->body_sha256)};
   SignedEthTx s = SignEthTx(tx, key);
   AnchorReceipt r;
   r.chain_id = 31337;

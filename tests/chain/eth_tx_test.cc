@@ -6,17 +6,14 @@
 #include <vector>
 
 #include "chain/keccak.h"
+#include "tests/chain/test_hex.h"
 #include "util/encoding.h"
 #include "wallet/eth_key.h"
 
 namespace traceledger::chain {
 namespace {
 
-std::vector<uint8_t> Hex(std::string_view hex) {
-  auto b = HexDecode(hex);
-  EXPECT_TRUE(b.has_value()) << hex;
-  return b.value_or(std::vector<uint8_t>());
-}
+using testing::Hex;
 
 wallet::SecretKey KeyFromHex(std::string_view hex) {
   auto key = wallet::SecretKey::FromBytes(Hex(hex));
@@ -148,18 +145,15 @@ TEST(EthTxTest, Eip1559Vectors) {
 TEST(EthTxTest, RoundTripWithDataAndLargeChainId) {
   auto key = wallet::SecretKey::Generate();
   for (EthTxType type : {EthTxType::kLegacy, EthTxType::kEip1559}) {
-    EthTx tx;
-    tx.type = type;
-    tx.chain_id = 4'000'000'000'000;  // v = 2 * chain id + 35 + parity needs 43 bits
-    tx.nonce = 0;
-    tx.gas_price = 7;
-    tx.max_fee_per_gas = 3'000'000'000;
-    tx.max_priority_fee_per_gas = 1'000'000'000;
-    tx.gas_limit = 22760;
-    tx.to = EthAddressOf(key);
-    tx.data = std::vector<uint8_t>(44, 0xab);
-    if (type == EthTxType::kLegacy) tx.max_fee_per_gas = tx.max_priority_fee_per_gas = 0;
-    if (type == EthTxType::kEip1559) tx.gas_price = 0;
+    bool legacy = type == EthTxType::kLegacy;
+    EthTx tx{.type = type,
+             .chain_id = 4'000'000'000'000,  // v = 2 * chain id + 35 + parity needs 43 bits
+             .gas_price = legacy ? 7u : 0u,
+             .max_priority_fee_per_gas = legacy ? 0u : 1'000'000'000u,
+             .max_fee_per_gas = legacy ? 0u : 3'000'000'000u,
+             .gas_limit = 22760,
+             .to = EthAddressOf(key),
+             .data = std::vector<uint8_t>(44, 0xab)};
     SignedEthTx s = SignEthTx(tx, key);
     auto decoded = DecodeSignedEthTx(s.raw);
     ASSERT_TRUE(decoded.ok()) << decoded.error().message;

@@ -5,16 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/chain/test_hex.h"
 #include "util/encoding.h"
 
 namespace traceledger::chain {
 namespace {
 
-std::vector<uint8_t> Hex(std::string_view hex) {
-  auto b = HexDecode(hex);
-  EXPECT_TRUE(b.has_value()) << hex;
-  return b.value_or(std::vector<uint8_t>());
-}
+using testing::Hex;
 
 std::string Enc(const RlpItem& item) { return HexEncode(RlpEncode(item)); }
 
