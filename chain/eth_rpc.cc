@@ -111,6 +111,17 @@ class Reader {
   std::optional<RpcError> error_;
 };
 
+// The result of a call that answers an object or null (nullopt); anything
+// else is a kProtocol error naming `what` was expected.
+Result<std::optional<Json>, RpcError> ObjectCall(JsonRpcTransport& t, std::string_view method,
+                                                 const Json& params, std::string_view what) {
+  auto j = CallJson(t, method, params);
+  if (!j.ok()) return j.error();
+  if (j->is_null()) return std::optional<Json>();
+  if (!j->is_object()) return Protocol(method, "result is neither null nor " + std::string(what));
+  return std::optional<Json>(std::move(j).value());
+}
+
 // The result of a call that answers one value (`read` picks it from
 // {"result": value}).
 template <typename T, typename Read>
@@ -130,11 +141,10 @@ Result<uint64_t, RpcError> QuantityCall(JsonRpcTransport& t, std::string_view me
 
 Result<std::optional<EthBlock>, RpcError> Block(JsonRpcTransport& t, const Json& which) {
   constexpr std::string_view kMethod = "eth_getBlockByNumber";
-  auto j = CallJson(t, kMethod, Json::array({which, false}));
+  auto j = ObjectCall(t, kMethod, Json::array({which, false}), "a block object");
   if (!j.ok()) return j.error();
-  if (j->is_null()) return std::optional<EthBlock>();
-  if (!j->is_object()) return Protocol(kMethod, "result is neither null nor a block object");
-  Reader r(kMethod, *j);
+  if (!j->has_value()) return std::optional<EthBlock>();
+  Reader r(kMethod, **j);
   // A "pending" block may come without a hash; it is only read for its fee.
   EthBlock b{.number = r.Uint("number"),
              .hash = r.OptHash32("hash").value_or(Hash{}),
@@ -200,11 +210,10 @@ Result<Hash, RpcError> EthClient::SendRawTransaction(std::span<const uint8_t> ra
 
 Result<std::optional<EthTxInfo>, RpcError> EthClient::TransactionByHash(const Hash& h) {
   constexpr std::string_view kMethod = "eth_getTransactionByHash";
-  auto j = CallJson(transport_, kMethod, Json::array({PrefixedHex(h)}));
+  auto j = ObjectCall(transport_, kMethod, Json::array({PrefixedHex(h)}), "a transaction object");
   if (!j.ok()) return j.error();
-  if (j->is_null()) return std::optional<EthTxInfo>();
-  if (!j->is_object()) return Protocol(kMethod, "result is neither null nor a transaction object");
-  Reader r(kMethod, *j);
+  if (!j->has_value()) return std::optional<EthTxInfo>();
+  Reader r(kMethod, **j);
   EthTxInfo info{.hash = r.Hash32("hash"),
                  .from = r.Address("from"),
                  .to = r.OptAddress("to"),
@@ -218,11 +227,10 @@ Result<std::optional<EthTxInfo>, RpcError> EthClient::TransactionByHash(const Ha
 
 Result<std::optional<EthReceipt>, RpcError> EthClient::TransactionReceipt(const Hash& h) {
   constexpr std::string_view kMethod = "eth_getTransactionReceipt";
-  auto j = CallJson(transport_, kMethod, Json::array({PrefixedHex(h)}));
+  auto j = ObjectCall(transport_, kMethod, Json::array({PrefixedHex(h)}), "a receipt object");
   if (!j.ok()) return j.error();
-  if (j->is_null()) return std::optional<EthReceipt>();
-  if (!j->is_object()) return Protocol(kMethod, "result is neither null nor a receipt object");
-  Reader r(kMethod, *j);
+  if (!j->has_value()) return std::optional<EthReceipt>();
+  Reader r(kMethod, **j);
   EthReceipt rec{.tx_hash = r.Hash32("transactionHash"),
                  .block_hash = r.Hash32("blockHash"),
                  .block_number = r.Uint("blockNumber"),

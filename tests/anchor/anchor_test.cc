@@ -26,6 +26,7 @@
 #include "chain/eth_tx.h"
 #include "chain/keccak.h"
 #include "tests/anchor/anvil.h"
+#include "tests/chain/test_util.h"
 #include "util/encoding.h"
 
 namespace traceledger::chain {
@@ -72,10 +73,7 @@ class FaultyTransport : public JsonRpcTransport {
 class AnchorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) / ("anchor-" + std::to_string(::getpid()) + "-" +
-                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = testing::FreshTestDir("anchor");
     key_ = std::make_unique<wallet::SecretKey>(wallet::SecretKey::Generate());
     sender_ = EthAddressOf(*key_);
   }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tests/anchor/anvil.h"
+#include "tests/chain/test_util.h"
 
 namespace traceledger::tools {
 namespace {
@@ -42,9 +43,7 @@ std::string Slurp(const fs::path& p) {
 class AnchorCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) / ("anchor-cli-" + std::to_string(::getpid()) + "-" +
-                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = testing::FreshTestDir("anchor-cli");
     fs::create_directories(dir_ / "data");
     anvil_ = std::make_unique<Anvil>(dir_, AnvilOptions{.automine = true});
     auto started = anvil_->Start();

@@ -12,6 +12,7 @@
 #include "chain/anchor_store.h"
 #include "chain/eth_tx.h"
 #include "chain/keccak.h"
+#include "tests/chain/test_util.h"
 #include "util/encoding.h"
 
 namespace traceledger::chain {
@@ -247,9 +248,8 @@ TEST(PendingAnchorTest, JsonRoundTrip) {
 class AnchorStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) / ("anchor-store-" + std::to_string(::getpid()) + "-" +
-                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = testing::FreshTestDir("anchor-store");
+    fs::remove_all(dir_);  // the store creates it
   }
   void TearDown() override { fs::remove_all(dir_); }
   fs::path dir_;

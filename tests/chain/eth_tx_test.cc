@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "chain/keccak.h"
-#include "tests/chain/test_hex.h"
+#include "tests/chain/test_util.h"
 #include "util/encoding.h"
 #include "wallet/eth_key.h"
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/chain/test_hex.h"
+#include "tests/chain/test_util.h"
 #include "util/encoding.h"
 
 namespace traceledger::chain {
