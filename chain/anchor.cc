@@ -273,7 +273,7 @@ std::string_view AnchorPhaseName(AnchorPhase p) {
 // ---------------------------------------------------------------- the value
 
 Result<CheckpointSummary, AnchorError> ParseCheckpointForAnchor(std::string_view text) {
-  auto bad = [](std::string message) {
+  auto bad = [](const std::string& message) {
     return Err(AnchorErrorCode::kBadCheckpoint, "checkpoint: " + message);
   };
   CheckpointSummary out;
@@ -378,7 +378,7 @@ Result<AnchorReceipt, AnchorError> ParseAnchorReceipt(std::string_view json) {
 }
 
 Result<void, AnchorError> CheckAnchorReceipt(const AnchorReceipt& r) {
-  auto bad = [](std::string m) { return Err(AnchorErrorCode::kBadReceipt, "receipt: " + m); };
+  auto bad = [](const std::string& m) { return Err(AnchorErrorCode::kBadReceipt, "receipt: " + m); };
   auto cp = ParseCheckpointForAnchor(r.checkpoint);
   if (!cp.ok()) return bad(cp.error().message);
   if (cp->tree_size != r.tree_size) {

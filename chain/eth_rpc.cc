@@ -102,7 +102,7 @@ class Reader {
     auto it = obj_.find(field);
     return it == obj_.end() ? kNull : *it;
   }
-  void Fail(std::string_view field, std::string why) {
+  void Fail(std::string_view field, const std::string& why) {
     if (!error_) error_ = Protocol(method_, std::string(field) + ": " + why);
   }
 

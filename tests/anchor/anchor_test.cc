@@ -85,7 +85,7 @@ class AnchorTest : public ::testing::Test {
   }
 
   // Starts the node and connects the client; funds the anchoring key.
-  void StartNode(AnvilOptions options = {}, bool fund = true) {
+  void StartNode(const AnvilOptions& options = {}, bool fund = true) {
     anvil_ = std::make_unique<Anvil>(dir_, options);
     auto started = anvil_->Start();
     ASSERT_TRUE(started.ok()) << started.error();
@@ -145,7 +145,7 @@ class AnchorTest : public ::testing::Test {
     return anvil_->Rpc("eth_getTransactionReceipt", Json::array({PrefixedHex(h)}));
   }
 
-  VerifyReport Verify(const AnchorReceipt& r, VerifyOptions options = {}) {
+  VerifyReport Verify(const AnchorReceipt& r, const VerifyOptions& options = {}) {
     auto report = VerifyAnchorReceipt(r, *eth_, options);
     EXPECT_TRUE(report.ok()) << report.error().message;
     return report.ok() ? *report : VerifyReport{};
@@ -368,7 +368,7 @@ TEST_F(AnchorTest, ReplacesWithBumpedFeesWhenTheBaseFeeRises) {
   ASSERT_EQ(p.attempts.size(), 2u);
   EXPECT_EQ(p.nonce, 0u);
   EXPECT_NE(p.attempts[1].tx_hash, first.tx_hash);
-  EXPECT_GE(p.attempts[1].max_fee_per_gas, 2 * 87 * kGwei);  // 2 x the next base fee (87.5 gwei)
+  EXPECT_GE(p.attempts[1].max_fee_per_gas, 175 * kGwei);  // 2 x the next base fee (87.5 gwei)
   EXPECT_GT(p.attempts[1].max_priority_fee_per_gas, first.max_priority_fee_per_gas);
   anvil_->Mine(1);
   StepReport done = Step(AnchorPhase::kConfirmed);
@@ -547,7 +547,7 @@ TEST_F(AnchorTest, VerifyNamesEachFailure) {
   Step(AnchorPhase::kSent);
   anvil_->Mine(2);
   const AnchorReceipt r = *Step(AnchorPhase::kConfirmed).receipt;
-  auto code = [&](const AnchorReceipt& receipt, VerifyOptions options = {}) {
+  auto code = [&](const AnchorReceipt& receipt, const VerifyOptions& options = {}) {
     VerifyReport v = Verify(receipt, options);
     return std::string(VerifyCodeName(v.code)) + ": " + v.message;
   };
