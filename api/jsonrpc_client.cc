@@ -50,7 +50,7 @@ Result<std::string, RpcError> JsonRpcHttpClient::Call(std::string_view method, s
                                                                           : RpcErrorCode::kUnavailable;
     return RpcError{code, std::string(method) + ": " + response.error().message};
   }
-  if (response->status >= 500) {
+  if (response->status >= 500 || response->status == 429) {  // overloaded or rate-limited: retry later
     return RpcError{RpcErrorCode::kUnavailable,
                     url_ + " " + std::string(method) + ": HTTP " + std::to_string(response->status)};
   }

@@ -30,7 +30,7 @@ class JsonRpcHttpClient : public chain::JsonRpcTransport {
   [[nodiscard]] static Result<std::unique_ptr<JsonRpcHttpClient>, std::string> Create(
       const std::string& url, JsonRpcClientOptions options = {});
 
-  // Transport failures and HTTP 5xx are kUnavailable; other non-200
+  // Transport failures, HTTP 5xx and 429 are kUnavailable; other non-200
   // statuses, bodies that are not a JSON-RPC 2.0 response to this call's id,
   // or lack both "result" and "error", are kProtocol; an "error" object is
   // kRemote with its code and message. Thread-safe.
