@@ -30,6 +30,9 @@ void AddScanCommands(CLI::App& app, const CommandContext& ctx);
 // checkpoint sign|show|witness, proof inclusion|consistency, verify-proof
 // (tools/cmd_proof.cc).
 void AddProofCommands(CLI::App& app, CommandContext& ctx);
+// tracectl anchor …: commit checkpoints to an EVM chain and verify such
+// commitments (tools/cmd_anchor.cc).
+void AddAnchorCommands(CLI::App& app, CommandContext& ctx);
 
 }  // namespace traceledger::tools
 

@@ -631,6 +631,7 @@ int Main(int argc, char** argv) {
   CommandContext ctx{g, action};
   AddScanCommands(app, ctx);
   AddProofCommands(app, ctx);
+  AddAnchorCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -12,9 +12,12 @@
 
 #include "util/encoding.h"
 #include "wallet/random.h"
+#include "wallet/secp256k1_context.h"
 
 namespace traceledger::wallet {
 namespace {
+
+using internal::Fatal;
 
 // The opaque libsecp256k1 structs are stored as byte arrays in key.h so that
 // its headers do not leak; these keep the two definitions in step.
@@ -22,14 +25,6 @@ static_assert(sizeof(secp256k1_xonly_pubkey) == sizeof(std::array<uint8_t, 64>))
 static_assert(sizeof(secp256k1_keypair) == sizeof(std::array<uint8_t, 96>));
 
 constexpr std::string_view kKeyIdTag = "TraceLedger/keyid";
-
-// Aborts the process. Used only for environment failures (no OS entropy, a
-// libsecp256k1 call failing on inputs this file has already validated),
-// never for untrusted input.
-[[noreturn]] void Fatal(const char* what) {
-  std::fprintf(stderr, "traceledger wallet: fatal: %s\n", what);
-  std::abort();
-}
 
 // RAII owner of the process-wide context.
 class Context {
@@ -54,12 +49,7 @@ class Context {
   secp256k1_context* ctx_;
 };
 
-// The shared context. It is only ever passed as const after construction,
-// which libsecp256k1 documents as safe for concurrent use.
-const secp256k1_context* Ctx() {
-  static const Context context;
-  return context.get();
-}
+const secp256k1_context* Ctx() { return internal::Secp256k1Context(); }
 
 // libsecp256k1 declares some pointer arguments non-null even when the length
 // is zero; an empty span may have a null data().
@@ -75,6 +65,22 @@ secp256k1_xonly_pubkey LoadXonly(const std::array<uint8_t, 64>& stored) {
 }
 
 }  // namespace
+
+namespace internal {
+
+[[noreturn]] void Fatal(const char* what) {
+  std::fprintf(stderr, "traceledger wallet: fatal: %s\n", what);
+  std::abort();
+}
+
+// The shared context. It is only ever passed as const after construction,
+// which libsecp256k1 documents as safe for concurrent use.
+const secp256k1_context* Secp256k1Context() {
+  static const Context context;
+  return context.get();
+}
+
+}  // namespace internal
 
 // ---------------------------------------------------------------- PublicKey
 
