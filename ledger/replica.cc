@@ -420,21 +420,36 @@ ApplyResult Replica::Apply(std::span<const TransferredBlock> blocks) {
     w.record = std::move(record).value();
   });
 
-  // 3. In log order: signer, author as of the index, signature if not yet
-  //    checked with that key, every rule, the facts, the root.
+  // 3. In log order: signer, author as of the index, every rule, the
+  //    facts, the root. A record whose signature step 2 could not check
+  //    with the key it has at its index (a key registered inside the range)
+  //    is noted, and checked in parallel after this pass.
   struct Verified {
     size_t block = 0;
     chain::MerkleFrontier frontier;
     chain::WriteSet facts;
   };
+  struct DeferredSignature {
+    size_t block = 0;  // into parsed
+    uint32_t entry = 0;
+    wallet::PublicKey key;
+  };
   std::vector<Verified> verified;
+  std::vector<DeferredSignature> deferred;
+  std::vector<size_t> first_entry_of;  // into work, per verified-or-failed block
+  // Where the failure (if any) of step 3 lies: its block, and the entry
+  // whose checks failed (record_count when after the entries; -1 before).
+  size_t failed_block = parsed.size();
+  int64_t failed_entry = 0;
   PendingState pending(committed);
   chain::MerkleFrontier frontier = tip ? tip->frontier : chain::MerkleFrontier();
   size_t next_entry = 0;
   for (size_t b = 0; b < parsed.size(); ++b) {
     const chain::SignedBlock& block = parsed[b];
     const chain::BlockHeader& h = block.header;
+    first_entry_of.push_back(next_entry);
     std::optional<ReplicaError> problem;
+    int64_t problem_entry = -1;
     if (!block_sig_ok[b]) {
       problem = Refuse(ReplicaErrorCode::kBadBlockSignature, h.height, "block signature does not verify");
     } else if (h.height > 0) {
@@ -446,6 +461,7 @@ ApplyResult Replica::Apply(std::span<const TransferredBlock> blocks) {
     chain::MerkleFrontier after = frontier;
     for (uint32_t k = 0; k < h.record_count && !problem; ++k) {
       const uint64_t index = h.first_index() + k;
+      problem_entry = k;
       EntryWork& w = work[next_entry + k];
       if (w.problem) {
         problem = BadRecord(h.height, index, *w.problem);
@@ -457,11 +473,8 @@ ApplyResult Replica::Apply(std::span<const TransferredBlock> blocks) {
         problem = BadRecord(h.height, index, author.error());
         break;
       }
-      if (!(w.verified_key && *w.verified_key == author->key) && !VerifySignature(record, author->key)) {
-        problem = BadRecord(h.height, index,
-                            Reject{RejectCode::kBadSignature, "sig",
-                                   "signature does not verify under key " + record.author});
-        break;
+      if (!(w.verified_key && *w.verified_key == author->key)) {
+        deferred.push_back(DeferredSignature{.block = b, .entry = k, .key = author->key});
       }
       ValidationContext ctx{.index = index,
                             .ledger_time_s = static_cast<int64_t>(h.timestamp_ms / 1000),
@@ -476,6 +489,7 @@ ApplyResult Replica::Apply(std::span<const TransferredBlock> blocks) {
       }
       after.AppendLeaf(record.leaf_hash);
     }
+    if (!problem) problem_entry = h.record_count;
     if (!problem && h.height == 0) {
       if (std::string p = CheckBlockSigner(pending, block); !p.empty()) {
         problem = Refuse(ReplicaErrorCode::kBadSigner, h.height, p);
@@ -487,11 +501,33 @@ ApplyResult Replica::Apply(std::span<const TransferredBlock> blocks) {
     }
     if (problem) {
       failure = std::move(problem);
+      failed_block = b;
+      failed_entry = problem_entry;
       break;
     }
     frontier = after;
     verified.push_back(Verified{.block = b, .frontier = after, .facts = std::move(facts)});
     next_entry += h.record_count;
+  }
+  // The deferred signatures; the first bad one wins if it comes before
+  // (or is the record of) the failure above.
+  std::vector<char> deferred_ok(deferred.size(), 0);
+  pool_.ParallelFor(deferred.size(), [&](size_t i) {
+    const DeferredSignature& d = deferred[i];
+    deferred_ok[i] = VerifySignature(*work[first_entry_of[d.block] + d.entry].record, d.key) ? 1 : 0;
+  });
+  for (size_t i = 0; i < deferred.size(); ++i) {
+    if (deferred_ok[i]) continue;
+    const DeferredSignature& d = deferred[i];
+    if (d.block < failed_block || (d.block == failed_block && d.entry <= failed_entry)) {
+      const chain::BlockHeader& h = parsed[d.block].header;
+      const Record& record = *work[first_entry_of[d.block] + d.entry].record;
+      failure = BadRecord(h.height, h.first_index() + d.entry,
+                          Reject{RejectCode::kBadSignature, "sig",
+                                 "signature does not verify under key " + record.author});
+      std::erase_if(verified, [&](const Verified& v) { return v.block >= d.block; });
+    }
+    break;  // deferred is in log order: the first bad one is the earliest
   }
   if (committed.io_error()) {
     // A failed read was answered as "absent", which may have let a record

@@ -179,6 +179,36 @@ TEST_F(ReplicaTest, KeysRegisteredEarlierInTheSameRangeVerify) {
   EXPECT_TRUE(product->has_value());
 }
 
+TEST_F(ReplicaTest, FindsABadSignatureUnderAKeyRegisteredInTheRange) {
+  // Such signatures are checked after the rules pass; the earliest failure
+  // still wins: here the bad signature (index first+1) over the
+  // unauthorized record after it (first+2), and block 1 is kept.
+  SyncAll();
+  const chain::Tip start = *mirror_->tip();
+  Actor beta{"beta", wallet::SecretKey::Generate()};
+  std::string reg = Make(RecordKind::kParty,
+                         {{"party", "beta"},
+                          {"name", "Beta Ltd"},
+                          {"roles", {"merchant"}},
+                          {"public_key", beta.key.Public().Hex()}},
+                         op_);
+  TransferredBlock b1 = NextBlock({reg}, op_.key);
+  TransferredBlock b2 = NextBlock({Lot("L1"), WithBadSignature(Make(RecordKind::kProduct, ProductBody(kGtinB), beta)),
+                                   Make(RecordKind::kProduct, ProductBody(kGtinB), lab_)},
+                                  op_.key, {}, TipAfter(start, b1));
+  ApplyResult r = replica_->Apply(std::vector<TransferredBlock>{b1, b2});
+  EXPECT_EQ(r.blocks, 1u);
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(ReplicaErrorCodeName(r.error->code), ReplicaErrorCodeName(ReplicaErrorCode::kBadRecord));
+  ASSERT_TRUE(r.error->reject);
+  EXPECT_EQ(RejectCodeName(r.error->reject->code), RejectCodeName(RejectCode::kBadSignature)) << r.error->ToString();
+  EXPECT_EQ(r.error->index, start.frontier.size() + 2);
+  EXPECT_EQ(mirror_->tip()->height, start.height + 1);
+  auto lot = mirror_->GetLot(kGtinA, "L1");
+  ASSERT_TRUE(lot.ok());
+  EXPECT_FALSE(lot->has_value());
+}
+
 TEST_F(ReplicaTest, RefusesABadBlockSignature) {
   SyncAll();
   TransferredBlock b = NextBlock({Lot("L1")}, op_.key);
