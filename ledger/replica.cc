@@ -753,22 +753,24 @@ Follower::Round Follower::SyncOnce() {
   }
 
   // A tip at or below ours must be a block we hold.
-  auto compare_held = [&](const std::string& block, uint64_t height, const std::string& where) -> bool {
+  // nullopt when it matches; else how the round ends.
+  auto compare_held = [&](const std::string& block, uint64_t height,
+                          const std::string& where) -> std::optional<Round> {
     auto held = ledger_.GetBlock(height);
-    if (!held.ok() || !held->has_value()) return true;  // not ours to compare
+    if (!held.ok()) return Fail("reading our block " + std::to_string(height) + ": " + held.error().message);
+    if (!held->has_value()) return Fail("our block " + std::to_string(height) + " is missing");
     const std::string mine = (*held)->Serialize();
-    if (SameHeader(mine, block)) return true;
-    Halt(ForkEvidence{.height = height,
+    if (SameHeader(mine, block)) return std::nullopt;
+    return Halt(ForkEvidence{.height = height,
                       .reason = "the primary serves a block at height " + std::to_string(height) +
                                 " that differs from the one this replica verified and holds",
                       .first = mine,
                       .first_source = "replica's verified ledger",
                       .second = block,
                       .second_source = where});
-    return false;
   };
   if (ours && their_height <= ours->height) {
-    if (!compare_held(theirs, their_height, "GET /v1/tip")) return Round::kHalted;
+    if (auto end = compare_held(theirs, their_height, "GET /v1/tip")) return *end;
     if (their_height < ours->height) {
       bool first = status().state != FollowState::kBehind;
       SetState(FollowState::kBehind);
@@ -799,7 +801,7 @@ Follower::Round Follower::SyncOnce() {
     if (from > 0) {
       if (!range->link) return Fail("the primary answered " + where + " without the block it links to");
       if (HeightOf(*range->link) != from - 1) return Fail("the primary's link block has the wrong height");
-      if (!compare_held(*range->link, from - 1, where + " (link)")) return Round::kHalted;
+      if (auto end = compare_held(*range->link, from - 1, where + " (link)")) return *end;
       if (!check_seen(*range->link, where + " (link)")) return Round::kHalted;
     }
     for (const TransferredBlock& b : range->blocks) {

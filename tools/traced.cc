@@ -155,7 +155,9 @@ int Run(const Flags& f, Logger& log, const sigset_t& stop_signals) {
       return fail(kExitFailure, "data_dir_unusable",
                   "--data: cannot use " + f.data + " as a directory" + (ec ? ": " + ec.message() : ""));
     }
-    auto opened = ledger::Ledger::OpenMirror(ledger::LedgerOptions{.path = dir.LedgerPath()});
+    // The mirror's own verification pool stays idle (it takes no
+    // submissions); the replica verifies on the Follower's pool.
+    auto opened = ledger::Ledger::OpenMirror(ledger::LedgerOptions{.path = dir.LedgerPath(), .verify_threads = 1});
     if (!opened.ok()) return fail(kExitFailure, "data_dir_unusable", opened.error().message);
     ledger = std::move(opened).value();
   } else {
