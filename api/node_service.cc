@@ -97,7 +97,8 @@ void NodeService::Register(HttpServer& server) {
   };
   for (const RouteSpec& route : kRoutes) {
     auto handler = route.handler;
-    server.Route(route.method, route.pattern, [this, handler](const HttpRequest& r) { return handler(*this, r); });
+    server.Route(route.method, route.pattern,
+                 [this, handler](const HttpRequest& r) { return handler(*this, r); });
   }
 }
 
@@ -169,8 +170,9 @@ HttpResponse NodeService::Blocks(const HttpRequest& request) const {
   if (auto count_text = request.Query("count")) {
     auto parsed = ParseNumber(*count_text);
     if (!parsed || *parsed == 0 || *parsed > options_.max_range_blocks) {
-      return JsonError(400, "bad_request",
-                       "count: \"" + *count_text + "\" must be 1.." + std::to_string(options_.max_range_blocks));
+      return JsonError(
+          400, "bad_request",
+          "count: \"" + *count_text + "\" must be 1.." + std::to_string(options_.max_range_blocks));
     }
     count = *parsed;
   }
@@ -180,7 +182,8 @@ HttpResponse NodeService::Blocks(const HttpRequest& request) const {
     return JsonError(404, "not_found",
                      "from: " + *from_text + " is beyond the tip (next height " + std::to_string(next) + ")");
   }
-  auto range = ledger::ReadBlockRange(ledger_.store(), *from, static_cast<uint32_t>(count), options_.max_range_bytes);
+  auto range =
+      ledger::ReadBlockRange(ledger_.store(), *from, static_cast<uint32_t>(count), options_.max_range_bytes);
   if (!range.ok()) return StoreFailure(range.error());
   HttpResponse response;
   response.content_type = kRangeContentType;
@@ -196,10 +199,8 @@ HttpResponse NodeService::Record(const HttpRequest& request) const {
   if (!stored.ok()) return LedgerFailure(stored.error());
   if (!stored->has_value()) return JsonError(404, "not_found", "no record with id " + text);
   const ledger::StoredRecord& s = **stored;
-  return JsonBody(Json{{"id", s.record.IdHex()},
-                       {"index", s.index},
-                       {"height", s.height},
-                       {"record", RecordValue(s.record)}});
+  return JsonBody(Json{
+      {"id", s.record.IdHex()}, {"index", s.index}, {"height", s.height}, {"record", RecordValue(s.record)}});
 }
 
 HttpResponse NodeService::SubmitRecords(const HttpRequest& request) {
@@ -277,7 +278,8 @@ Result<std::optional<std::string>, ledger::SourceError> HttpBlockSource::TipBloc
 }
 
 Result<ledger::BlockRange, ledger::SourceError> HttpBlockSource::Blocks(uint64_t from, uint32_t max_blocks) {
-  const std::string target = "/v1/blocks?from=" + std::to_string(from) + "&count=" + std::to_string(max_blocks);
+  const std::string target =
+      "/v1/blocks?from=" + std::to_string(from) + "&count=" + std::to_string(max_blocks);
   auto r = client_.Get(target);
   if (!r.ok()) return ledger::SourceError{r.error().message};
   if (r->status != 200) return Unexpected("GET " + target, *r);

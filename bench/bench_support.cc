@@ -53,7 +53,6 @@ std::string Grouped(double v) {
   return out;
 }
 
-std::string Format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 std::string Format(const char* fmt, ...) {
   char buf[512];
   va_list args;
@@ -62,7 +61,6 @@ std::string Format(const char* fmt, ...) {
   va_end(args);
   return buf;
 }
-
 
 // ------------------------------------------------------------------ memory
 
@@ -97,7 +95,6 @@ void Report(std::string name, std::string value) {
   std::fprintf(stderr, "  %-34s %s\n", name.c_str(), value.c_str());
   g_rows.push_back({std::move(name), std::move(value)});
 }
-
 
 const std::vector<Row>& Rows() { return g_rows; }
 
@@ -155,7 +152,6 @@ VerifyResult MeasureRawVerify() {
   r.per_s = static_cast<double>(r.verified) / r.seconds;
   return r;
 }
-
 
 std::string Sign(RecordKind kind, const Json& body, const wallet::SecretKey& key, const std::string& nonce) {
   return ledger::SignRecord(kind, body, key, NowS(), nonce).entry;
@@ -238,6 +234,5 @@ std::string CustodyRecord(const World& w, uint64_t i, size_t body_bytes, int64_t
   std::snprintf(nonce, sizeof nonce, "%016" PRIx64, i);
   return ledger::SignRecord(RecordKind::kCustody, body, w.carriers[c], time, nonce).entry;
 }
-
 
 }  // namespace traceledger::bench

@@ -100,7 +100,6 @@ class RssWatcher {
   std::thread thread_;
 };
 
-
 // ------------------------------------------------------------------ output
 
 struct Row {

@@ -82,7 +82,6 @@ void Usage() {
                "  --keep          keep the ledger and the records file\n");
 }
 
-
 Flags ParseFlags(int argc, char** argv) {
   Flags f;
   for (int i = 1; i < argc; ++i) {
@@ -389,8 +388,9 @@ int Main(int argc, char** argv) {
 
   // d) Ratio.
   const double ratio = ingest_rate / verify_around_ingest;
-  Report("raw verify around ingest", Format("%s/s before, %s/s after", Grouped(verify_before_ingest.per_s).c_str(),
-                                            Grouped(verify_after_ingest.per_s).c_str()));
+  Report("raw verify around ingest",
+         Format("%s/s before, %s/s after", Grouped(verify_before_ingest.per_s).c_str(),
+                Grouped(verify_after_ingest.per_s).c_str()));
   Report("ingest rate / raw verify rate",
          Format("%.3f (%.1f%% of the higher raw verification rate around ingest)", ratio, 100.0 * ratio));
 
@@ -417,15 +417,17 @@ int Main(int argc, char** argv) {
   ledger.reset();
   const VerifyResult verify_after_audit = MeasureRawVerify();
   const double verify_around_audit = std::max(verify_after_ingest.per_s, verify_after_audit.per_s);
-  const double audit_ratio = static_cast<double>(audit_facts.records) / audit_facts.seconds / verify_around_audit;
+  const double audit_ratio =
+      static_cast<double>(audit_facts.records) / audit_facts.seconds / verify_around_audit;
   Report("raw verify after audit", Format("%s/s", Grouped(verify_after_audit.per_s).c_str()));
   Report("audit rate / raw verify rate",
          Format("%.3f with the fact pass, %.3f without (higher raw rate around the audits)", audit_ratio,
                 static_cast<double>(audit_plain.records) / audit_plain.seconds / verify_around_audit));
 
   // Table on stdout, then the summary line.
-  PrintTable(Format("TraceLedger ingest benchmark: %s records, %zu submitters, batch %zu, body %zu B, %u cores",
-                    Grouped(static_cast<double>(f.records)).c_str(), f.submitters, f.batch, f.body_bytes, cores));
+  PrintTable(
+      Format("TraceLedger ingest benchmark: %s records, %zu submitters, batch %zu, body %zu B, %u cores",
+             Grouped(static_cast<double>(f.records)).c_str(), f.submitters, f.batch, f.body_bytes, cores));
   Json summary = {{"records", f.records},
                   {"submitters", f.submitters},
                   {"batch", f.batch},

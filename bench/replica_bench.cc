@@ -85,7 +85,8 @@ Flags ParseFlags(int argc, char** argv) {
     } else if (arg == "--block-records") {
       f.block_records = ParseCount(arg, value());
     } else if (arg == "--fetch-blocks") {
-      f.fetch_blocks = static_cast<uint32_t>(std::min<uint64_t>(ParseCount(arg, value()), ledger::kMaxRangeBlocks));
+      f.fetch_blocks =
+          static_cast<uint32_t>(std::min<uint64_t>(ParseCount(arg, value()), ledger::kMaxRangeBlocks));
     } else if (arg == "--body-bytes") {
       f.body_bytes = ParseCount(arg, value());
     } else if (arg == "--dir") {
@@ -117,7 +118,8 @@ size_t FillPrimary(ledger::Ledger& primary, const World& w, const Flags& f) {
   for (uint64_t first = 0; first < f.records; first += kSignChunk) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(kSignChunk, f.records - first));
     chunk.assign(n, {});
-    pool.ParallelFor(n, [&](size_t k) { chunk[k] = CustodyRecord(w, first + k, f.body_bytes, time, nullptr); });
+    pool.ParallelFor(n,
+                     [&](size_t k) { chunk[k] = CustodyRecord(w, first + k, f.body_bytes, time, nullptr); });
     auto results = primary.SubmitBatch(chunk);
     for (const auto& r : results) {
       if (!r.ok()) Die("primary rejected a record: " + r.error().ToString());
@@ -138,14 +140,16 @@ int Main(int argc, char** argv) {
   bool own_dir = f.dir.empty();
   std::string dir = f.dir;
   if (own_dir) {
-    std::string templ = (std::filesystem::temp_directory_path() / "traceledger-replica-bench-XXXXXX").string();
+    std::string templ =
+        (std::filesystem::temp_directory_path() / "traceledger-replica-bench-XXXXXX").string();
     if (::mkdtemp(templ.data()) == nullptr) Die(std::string("mkdtemp: ") + std::strerror(errno));
     dir = templ;
   }
   const std::string primary_path = dir + "/primary";
   const std::string replica_dir = dir + "/replica";
   std::filesystem::create_directories(replica_dir);
-  std::fprintf(stderr, "replica_bench: %s records, %zu per block, fetch %u blocks, body %zu B, %u cores, dir %s\n",
+  std::fprintf(stderr,
+               "replica_bench: %s records, %zu per block, fetch %u blocks, body %zu B, %u cores, dir %s\n",
                Grouped(static_cast<double>(f.records)).c_str(), f.block_records, f.fetch_blocks, f.body_bytes,
                cores, dir.c_str());
 
@@ -190,8 +194,9 @@ int Main(int argc, char** argv) {
   auto mirror = ledger::Ledger::OpenMirror(ledger::LedgerOptions{.path = replica_dir + "/ledger"});
   if (!mirror.ok()) Die("open replica: " + mirror.error().message);
   api::HttpBlockSource source(url);
-  ledger::Follower follower(**mirror, source,
-                            ledger::FollowerOptions{.data_dir = replica_dir, .max_blocks_per_fetch = f.fetch_blocks});
+  ledger::Follower follower(
+      **mirror, source,
+      ledger::FollowerOptions{.data_dir = replica_dir, .max_blocks_per_fetch = f.fetch_blocks});
   const bool hwm_reset = ResetPeakRss();
   const uint64_t rss_before = StatusKb("VmRSS");
   const auto sync_start = Clock::now();
@@ -207,7 +212,8 @@ int Main(int argc, char** argv) {
   const double sync_seconds = Seconds(Clock::now() - sync_start);
   const uint64_t rss_peak = watcher.Stop();
   const VerifyResult verify_after = MeasureRawVerify();
-  if (round != ledger::Follower::Round::kCaughtUp) Die("sync did not finish: " + follower.status().last_error);
+  if (round != ledger::Follower::Round::kCaughtUp)
+    Die("sync did not finish: " + follower.status().last_error);
   const ledger::FollowerStatus status = follower.status();
   const double sync_rate = static_cast<double>(status.records_synced) / sync_seconds;
   const double verify_around = std::max(verify_before.per_s, verify_after.per_s);
@@ -215,12 +221,13 @@ int Main(int argc, char** argv) {
   Report("replica sync (full verification)",
          Format("%s records in %s blocks in %.2f s = %s records/s (%s blocks/s)",
                 Grouped(static_cast<double>(status.records_synced)).c_str(),
-                Grouped(static_cast<double>(status.blocks_synced)).c_str(), sync_seconds, Grouped(sync_rate).c_str(),
+                Grouped(static_cast<double>(status.blocks_synced)).c_str(), sync_seconds,
+                Grouped(sync_rate).c_str(),
                 Grouped(static_cast<double>(status.blocks_synced) / sync_seconds).c_str()));
   Report("sync memory", Format("VmRSS %.0f MB before, peak %.0f MB sampled%s", Mb(rss_before), Mb(rss_peak),
                                hwm_reset ? "" : " (VmHWM not resettable)"));
-  Report("raw verify around sync",
-         Format("%s/s before, %s/s after", Grouped(verify_before.per_s).c_str(), Grouped(verify_after.per_s).c_str()));
+  Report("raw verify around sync", Format("%s/s before, %s/s after", Grouped(verify_before.per_s).c_str(),
+                                          Grouped(verify_after.per_s).c_str()));
   Report("sync rate / raw verify rate",
          Format("%.3f (%.1f%% of the higher raw verification rate around the sync)", ratio, 100.0 * ratio));
 
@@ -232,13 +239,15 @@ int Main(int argc, char** argv) {
     const auto audit_start = Clock::now();
     ledger::AuditReport report = ledger::Audit((*mirror)->store());
     audit_ok = report.ok;
-    Report("replica audit", Format("%s in %.2f s%s", report.ok ? "ok" : "FAILED", Seconds(Clock::now() - audit_start),
-                                   report.ok ? "" : (": " + report.reason).c_str()));
+    Report("replica audit",
+           Format("%s in %.2f s%s", report.ok ? "ok" : "FAILED", Seconds(Clock::now() - audit_start),
+                  report.ok ? "" : (": " + report.reason).c_str()));
   }
   server.Stop();
 
-  PrintTable(Format("TraceLedger replica sync benchmark: %s records, %zu per block, fetch %u blocks, body %zu B, %u cores",
-                    Grouped(static_cast<double>(records)).c_str(), f.block_records, f.fetch_blocks, body_size, cores));
+  PrintTable(Format(
+      "TraceLedger replica sync benchmark: %s records, %zu per block, fetch %u blocks, body %zu B, %u cores",
+      Grouped(static_cast<double>(records)).c_str(), f.block_records, f.fetch_blocks, body_size, cores));
   Json summary = {{"records", records},
                   {"blocks", blocks},
                   {"block_records", f.block_records},

@@ -415,9 +415,10 @@ const StoreState& Ledger::committed_state() const { return committer_->state(); 
 
 LedgerResult<void> Ledger::AppendVerified(const chain::SignedBlock& block,
                                           std::span<const std::string_view> entries,
-                                          const chain::MerkleFrontier& frontier_after, const chain::WriteSet& facts,
-                                          bool sync) {
-  if (!mirror_) return LedgerError{LedgerErrorCode::kStore, "only a mirror ledger stores blocks it did not seal"};
+                                          const chain::MerkleFrontier& frontier_after,
+                                          const chain::WriteSet& facts, bool sync) {
+  if (!mirror_)
+    return LedgerError{LedgerErrorCode::kStore, "only a mirror ledger stores blocks it did not seal"};
   auto written = store_->AppendBlock(block, entries, frontier_after, facts, sync);
   if (!written.ok()) return StoreFailure(written.error());
   for (const auto& [key, value] : facts.puts()) committer_->state().Written(key, value);

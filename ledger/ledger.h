@@ -54,7 +54,7 @@ struct LedgerOptions {
   std::string path;
   bool in_memory = false;
   chain::FaultInjector* faults = nullptr;
-  size_t max_block_records = 8192;  // capped at chain::kMaxBlockRecords
+  size_t max_block_records = 8192;    // capped at chain::kMaxBlockRecords
   size_t max_queued_records = 65536;  // submitters wait beyond this
   int64_t max_clock_skew_s = 300;
   // Milliseconds since the Unix epoch; defaults to the system clock.

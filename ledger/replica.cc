@@ -24,7 +24,7 @@ namespace {
 
 constexpr char kRangeMagic[4] = {'T', 'L', 'R', '1'};
 constexpr size_t kRangeHeaderSize = 4 + 8 + 4 + 1;  // magic, from, block count, link flag
-constexpr size_t kRecordCountOffset = 92;          // in a block header (chain/block.h)
+constexpr size_t kRecordCountOffset = 92;           // in a block header (chain/block.h)
 
 void AppendBig64(std::string& out, uint64_t v) {
   uint8_t b[8];
@@ -38,7 +38,9 @@ void AppendBig32(std::string& out, uint32_t v) {
   out.append(reinterpret_cast<const char*>(b), 4);
 }
 
-const uint8_t* Bytes(std::string_view s, size_t at) { return reinterpret_cast<const uint8_t*>(s.data()) + at; }
+const uint8_t* Bytes(std::string_view s, size_t at) {
+  return reinterpret_cast<const uint8_t*>(s.data()) + at;
+}
 
 std::string HexOf(std::string_view bytes) {
   return HexEncode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
@@ -239,7 +241,8 @@ chain::StoreResult<BlockRange> ReadBlockRange(const chain::Store& store, uint64_
     auto block = store.GetBlock(h);
     if (!block.ok()) return block.error();
     if (!block->has_value()) {
-      return chain::StoreError{chain::StoreErrorCode::kCorruption, "block " + std::to_string(h) + " is missing"};
+      return chain::StoreError{chain::StoreErrorCode::kCorruption,
+                               "block " + std::to_string(h) + " is missing"};
     }
     headers.push_back(**block);
   }
@@ -353,9 +356,9 @@ ApplyResult Replica::Apply(std::span<const TransferredBlock> blocks) {
     }
     const chain::BlockHeader& h = block->header;
     if (h.height != want_height) {
-      failure = Refuse(ReplicaErrorCode::kWrongHeight, want_height,
-                       "block says height " + std::to_string(h.height) + ", expected " +
-                           std::to_string(want_height));
+      failure = Refuse(
+          ReplicaErrorCode::kWrongHeight, want_height,
+          "block says height " + std::to_string(h.height) + ", expected " + std::to_string(want_height));
       break;
     }
     if (h.record_count == 0 || h.record_count > chain::kMaxBlockRecords ||
@@ -522,9 +525,9 @@ ApplyResult Replica::Apply(std::span<const TransferredBlock> blocks) {
     if (d.block < failed_block || (d.block == failed_block && d.entry <= failed_entry)) {
       const chain::BlockHeader& h = parsed[d.block].header;
       const Record& record = *work[first_entry_of[d.block] + d.entry].record;
-      failure = BadRecord(h.height, h.first_index() + d.entry,
-                          Reject{RejectCode::kBadSignature, "sig",
-                                 "signature does not verify under key " + record.author});
+      failure = BadRecord(
+          h.height, h.first_index() + d.entry,
+          Reject{RejectCode::kBadSignature, "sig", "signature does not verify under key " + record.author});
       std::erase_if(verified, [&](const Verified& v) { return v.block >= d.block; });
     }
     break;  // deferred is in log order: the first bad one is the earliest
@@ -532,8 +535,9 @@ ApplyResult Replica::Apply(std::span<const TransferredBlock> blocks) {
   if (committed.io_error()) {
     // A failed read was answered as "absent", which may have let a record
     // pass (a replay, a duplicate): store nothing.
-    result.error = Refuse(ReplicaErrorCode::kStore, parsed.empty() ? want_height : parsed.front().header.height,
-                          "reading ledger state failed (I/O error); restart the node");
+    result.error =
+        Refuse(ReplicaErrorCode::kStore, parsed.empty() ? want_height : parsed.front().header.height,
+               "reading ledger state failed (I/O error); restart the node");
     return result;
   }
 
@@ -576,7 +580,9 @@ std::string_view FollowStateName(FollowState state) {
   return "unknown";
 }
 
-std::string Follower::HaltMarkerPath(const std::string& data_dir) { return data_dir + "/replica-halted.json"; }
+std::string Follower::HaltMarkerPath(const std::string& data_dir) {
+  return data_dir + "/replica-halted.json";
+}
 
 Follower::Follower(Ledger& ledger, BlockSource& source, FollowerOptions options)
     : ledger_(ledger), source_(source), options_(std::move(options)), replica_(ledger, options_.replica) {
@@ -603,7 +609,7 @@ Follower::Follower(Ledger& ledger, BlockSource& source, FollowerOptions options)
 
 Follower::~Follower() { Stop(); }
 
-void Follower::Log(std::string_view level, std::string_view event, Json fields) const {
+void Follower::Log(std::string_view level, std::string_view event, const Json& fields) const {
   if (options_.log) options_.log(level, event, fields);
 }
 
@@ -707,7 +713,7 @@ Follower::Round Follower::Halt(const ForkEvidence& evidence) {
                  {"evidence", evidence_path.empty() ? Json(nullptr) : Json(evidence_path)},
                  {"evidence_json", doc}};
   if (!write_error.empty()) fields["evidence_write_error"] = write_error;
-  Log("alarm", "fork_detected", std::move(fields));
+  Log("alarm", "fork_detected", fields);
   return Round::kHalted;
 }
 
@@ -737,7 +743,8 @@ Follower::Round Follower::SyncOnce() {
     if (!last_seen_tip_ || HeightOf(*last_seen_tip_) != HeightOf(block)) return true;
     if (SameHeader(*last_seen_tip_, block)) return true;
     Halt(ForkEvidence{.height = *HeightOf(block),
-                      .reason = "the primary now serves a block at height " + std::to_string(*HeightOf(block)) +
+                      .reason = "the primary now serves a block at height " +
+                                std::to_string(*HeightOf(block)) +
                                 " that differs from the tip it announced there earlier",
                       .first = *last_seen_tip_,
                       .first_source = "GET /v1/tip (earlier)",
@@ -762,12 +769,12 @@ Follower::Round Follower::SyncOnce() {
     const std::string mine = (*held)->Serialize();
     if (SameHeader(mine, block)) return std::nullopt;
     return Halt(ForkEvidence{.height = height,
-                      .reason = "the primary serves a block at height " + std::to_string(height) +
-                                " that differs from the one this replica verified and holds",
-                      .first = mine,
-                      .first_source = "replica's verified ledger",
-                      .second = block,
-                      .second_source = where});
+                             .reason = "the primary serves a block at height " + std::to_string(height) +
+                                       " that differs from the one this replica verified and holds",
+                             .first = mine,
+                             .first_source = "replica's verified ledger",
+                             .second = block,
+                             .second_source = where});
   };
   if (ours && their_height <= ours->height) {
     if (auto end = compare_held(theirs, their_height, "GET /v1/tip")) return *end;
@@ -776,7 +783,9 @@ Follower::Round Follower::SyncOnce() {
       SetState(FollowState::kBehind);
       if (first) {
         Log("warn", "primary_behind",
-            {{"primary_height", their_height}, {"replica_height", ours->height}, {"primary", source_.Name()}});
+            {{"primary_height", their_height},
+             {"replica_height", ours->height},
+             {"primary", source_.Name()}});
       }
       return Round::kBehind;
     }
@@ -792,8 +801,10 @@ Follower::Round Follower::SyncOnce() {
     const uint32_t want =
         static_cast<uint32_t>(std::min<uint64_t>(options_.max_blocks_per_fetch, their_height - from + 1));
     auto range = source_.Blocks(from, want);
-    if (!range.ok()) return Fail("fetching blocks from " + std::to_string(from) + ": " + range.error().message);
-    const std::string where = "GET /v1/blocks?from=" + std::to_string(from) + "&count=" + std::to_string(want);
+    if (!range.ok())
+      return Fail("fetching blocks from " + std::to_string(from) + ": " + range.error().message);
+    const std::string where =
+        "GET /v1/blocks?from=" + std::to_string(from) + "&count=" + std::to_string(want);
     if (range->from != from || range->blocks.size() > want || range->blocks.empty()) {
       return Fail("the primary answered " + where + " with " + std::to_string(range->blocks.size()) +
                   " blocks from " + std::to_string(range->from));
@@ -824,7 +835,7 @@ Follower::Round Follower::SyncOnce() {
         fields["field"] = e.reject->field;
       }
       if (e.index) fields["index"] = *e.index;
-      Log("error", "block_rejected", std::move(fields));
+      Log("error", "block_rejected", fields);
       return Fail("block " + std::to_string(e.height) + " refused: " + e.ToString());
     }
     const int64_t now = options_.clock_ms ? options_.clock_ms() : SystemClockMs();

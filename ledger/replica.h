@@ -84,7 +84,8 @@ std::string EncodeBlockRange(const BlockRange& range);
 // that takes the range past `max_bytes` (so at least one block whenever
 // `from` is at or below the tip). An empty range when from > tip.
 [[nodiscard]] chain::StoreResult<BlockRange> ReadBlockRange(const chain::Store& store, uint64_t from,
-                                                            uint32_t max_blocks, size_t max_bytes = kMaxRangeBytes);
+                                                            uint32_t max_blocks,
+                                                            size_t max_bytes = kMaxRangeBytes);
 
 // A block as JSON: its header fields (hashes and keys in hex), the block
 // hash, the signature and the stored form ("block", 384 hex digits).
@@ -124,8 +125,8 @@ struct ReplicaOptions {
 };
 
 struct ApplyResult {
-  uint64_t blocks = 0;   // verified and stored, from the front
-  uint64_t records = 0;  // in those blocks
+  uint64_t blocks = 0;                // verified and stored, from the front
+  uint64_t records = 0;               // in those blocks
   std::optional<ReplicaError> error;  // why the next block was refused
 };
 
@@ -179,12 +180,12 @@ struct ForkEvidence {
 };
 
 enum class FollowState {
-  kStarting,   // no round finished yet
-  kSyncing,    // fetching and applying
-  kCaughtUp,   // holds the primary's tip
-  kBehind,     // the primary's tip is below ours (it lost blocks, or is another lagging node)
-  kRetrying,   // the last round failed (primary down, bad block); backing off
-  kHalted,     // fork detected: not following, see alarm
+  kStarting,  // no round finished yet
+  kSyncing,   // fetching and applying
+  kCaughtUp,  // holds the primary's tip
+  kBehind,    // the primary's tip is below ours (it lost blocks, or is another lagging node)
+  kRetrying,  // the last round failed (primary down, bad block); backing off
+  kHalted,    // fork detected: not following, see alarm
 };
 std::string_view FollowStateName(FollowState state);
 
@@ -248,7 +249,7 @@ class Follower {
   Round Fail(std::string message);
   Round Halt(const ForkEvidence& evidence);
   Round CaughtUp();
-  void Log(std::string_view level, std::string_view event, Json fields) const;
+  void Log(std::string_view level, std::string_view event, const Json& fields) const;
   void SetState(FollowState state);
   bool Sleep(int ms);  // false when stopped
 

@@ -157,14 +157,16 @@ int Run(const Flags& f, Logger& log, const sigset_t& stop_signals) {
     }
     // The mirror's own verification pool stays idle (it takes no
     // submissions); the replica verifies on the Follower's pool.
-    auto opened = ledger::Ledger::OpenMirror(ledger::LedgerOptions{.path = dir.LedgerPath(), .verify_threads = 1});
+    auto opened =
+        ledger::Ledger::OpenMirror(ledger::LedgerOptions{.path = dir.LedgerPath(), .verify_threads = 1});
     if (!opened.ok()) return fail(kExitFailure, "data_dir_unusable", opened.error().message);
     ledger = std::move(opened).value();
   } else {
     // Before asking for the key's passphrase: is there a ledger at all?
     if (!std::filesystem::exists(std::filesystem::path(dir.LedgerPath()) / "CURRENT")) {
-      return fail(kExitFailure, "data_dir_unusable",
-                  "--data: no ledger at " + dir.LedgerPath() + " (run tracectl init first, or --follow a primary)");
+      return fail(
+          kExitFailure, "data_dir_unusable",
+          "--data: no ledger at " + dir.LedgerPath() + " (run tracectl init first, or --follow a primary)");
     }
     try {
       ledger = OpenLedger(dir, /*with_signer=*/true, f.passphrase_file);
@@ -194,21 +196,21 @@ int Run(const Flags& f, Logger& log, const sigset_t& stop_signals) {
   }
 
   api::NodeService service(*ledger, api::NodeOptions{.primary_url = f.follow, .follower = follower.get()});
-  api::HttpServer server(api::ServerOptions{
-      .host = listen->first,
-      .port = listen->second,
-      .max_body_bytes = size_t{16} << 20,
-      .threads = f.http_threads,
-      .on_request = [&log](const api::HttpRequest& req, const api::HttpResponse& resp, std::string_view route,
-                           double seconds) {
-        log.Log(resp.status >= 500 ? "warn" : "debug", "request",
-                {{"method", req.method},
-                 {"target", req.target},
-                 {"route", route},
-                 {"status", resp.status},
-                 {"ms", static_cast<int64_t>(seconds * 1000.0)},
-                 {"remote", req.remote_addr}});
-      }});
+  api::HttpServer server(
+      api::ServerOptions{.host = listen->first,
+                         .port = listen->second,
+                         .max_body_bytes = size_t{16} << 20,
+                         .threads = f.http_threads,
+                         .on_request = [&log](const api::HttpRequest& req, const api::HttpResponse& resp,
+                                              std::string_view route, double seconds) {
+                           log.Log(resp.status >= 500 ? "warn" : "debug", "request",
+                                   {{"method", req.method},
+                                    {"target", req.target},
+                                    {"route", route},
+                                    {"status", resp.status},
+                                    {"ms", static_cast<int64_t>(seconds * 1000.0)},
+                                    {"remote", req.remote_addr}});
+                         }});
   service.Register(server);
   auto port = server.Start();
   if (!port.ok()) return fail(kExitFailure, "listen_failed", "--listen: " + port.error());
@@ -223,7 +225,7 @@ int Run(const Flags& f, Logger& log, const sigset_t& stop_signals) {
     follower->Stop();
     follow_thread.join();
   }
-  server.Stop();  // in-flight requests, writes included, finish first
+  server.Stop();   // in-flight requests, writes included, finish first
   ledger.reset();  // commits what is queued, closes the store
   log.Log("info", "stopped", Json::object());
   return kExitOk;
@@ -278,8 +280,13 @@ int main(int argc, char** argv) {
   try {
     return traceledger::tools::Main(argc, argv);
   } catch (const std::exception& e) {
-    traceledger::ledger::Json line = {{"level", "error"}, {"event", "internal_error"}, {"message", e.what()}};
-    std::fprintf(stderr, "%s\n", line.dump(-1, ' ', false, traceledger::ledger::Json::error_handler_t::replace).c_str());
+    // Still one JSON line, built without anything that could throw again.
+    std::fputs("{\"level\":\"error\",\"event\":\"internal_error\",\"message\":\"", stderr);
+    for (const char* p = e.what(); *p != '\0'; ++p) {
+      const auto c = static_cast<unsigned char>(*p);
+      std::fputc(c < 0x20 || c >= 0x7f || c == '"' || c == '\\' ? '?' : c, stderr);
+    }
+    std::fputs("\"}\n", stderr);
     return traceledger::tools::kExitFailure;
   } catch (...) {
     std::fputs("{\"level\":\"error\",\"event\":\"internal_error\"}\n", stderr);

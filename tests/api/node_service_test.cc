@@ -35,7 +35,9 @@ class NodeServiceTest : public ::testing::Test {
     std::string body;
   };
   Answer Get(const std::string& target) { return Parse(client_->Get(target)); }
-  Answer Post(const std::string& body) { return Parse(client_->Post("/v1/records", body, "application/json")); }
+  Answer Post(const std::string& body) {
+    return Parse(client_->Post("/v1/records", body, "application/json"));
+  }
   static Answer Parse(const Result<HttpResponse, HttpError>& r) {
     Answer a;
     EXPECT_TRUE(r.ok()) << r.error().message;

@@ -8,6 +8,8 @@
 //     stored, and a restarted follower stays halted;
 //   - a primary that announces a tip and then serves another block at
 //     that height is a fork too.
+#include "ledger/replica.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -18,7 +20,6 @@
 
 #include "api/node_service.h"
 #include "ledger/audit.h"
-#include "ledger/replica.h"
 #include "tests/api/replica_world.h"
 #include "util/encoding.h"
 

@@ -66,9 +66,10 @@ class ReplicaWorld {
     if (!created.ok()) return nullptr;
     std::unique_ptr<ledger::Ledger> ledger = std::move(created).value();
     auto party = [&](const std::string& id, const char* role, const wallet::SecretKey& key) {
-      return Sign(ledger::RecordKind::kParty,
-                  {{"party", id}, {"name", id + " Ltd"}, {"roles", {role}}, {"public_key", key.Public().Hex()}},
-                  operator_, "setup-" + id);
+      return Sign(
+          ledger::RecordKind::kParty,
+          {{"party", id}, {"name", id + " Ltd"}, {"roles", {role}}, {"public_key", key.Public().Hex()}},
+          operator_, "setup-" + id);
     };
     std::vector<std::string> setup = {
         party("acme", "merchant", merchant_),
@@ -83,8 +84,8 @@ class ReplicaWorld {
               {"manufacturer", "Acme Tea Co."}},
              merchant_, "setup-product"),
         Sign(ledger::RecordKind::kLot,
-             {{"gtin", kGtin}, {"lot", "LOT-1"}, {"production_date", "2026-11-01"}, {"quantity", 1000}}, merchant_,
-             "setup-lot"),
+             {{"gtin", kGtin}, {"lot", "LOT-1"}, {"production_date", "2026-11-01"}, {"quantity", 1000}},
+             merchant_, "setup-lot"),
         Sign(ledger::RecordKind::kShipment,
              {{"shipment", kShipment},
               {"lots", Json::array({{{"gtin", kGtin}, {"lot", "LOT-1"}, {"quantity", 100}}})},
@@ -176,7 +177,8 @@ class ReplicaWorld {
 class ServedLedger {
  public:
   explicit ServedLedger(ledger::Ledger& ledger, api::NodeOptions options = {})
-      : service_(ledger, std::move(options)), server_(api::ServerOptions{.max_body_bytes = size_t{16} << 20}) {
+      : service_(ledger, std::move(options)),
+        server_(api::ServerOptions{.max_body_bytes = size_t{16} << 20}) {
     service_.Register(server_);
     auto port = server_.Start();
     EXPECT_TRUE(port.ok()) << (port.ok() ? "" : port.error());

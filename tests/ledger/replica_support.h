@@ -41,7 +41,8 @@ inline std::string CompareStores(const chain::Store& a, const chain::Store& b) {
     return diff.empty();
   });
   if (!scan.ok()) return "scan: " + scan.error().message;
-  if (diff.empty() && i != left.size()) diff = "the first store has an extra key " + ledger::PrintableKey(left[i].first);
+  if (diff.empty() && i != left.size())
+    diff = "the first store has an extra key " + ledger::PrintableKey(left[i].first);
   return diff;
 }
 

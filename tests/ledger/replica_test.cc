@@ -34,7 +34,8 @@ class ReplicaTest : public testing::LedgerFixture {
     merchant_ = Register("acme", {"merchant"});
     lab_ = Register("lab", {"inspector"});
     ASSERT_TRUE(Submit(RecordKind::kProduct, ProductBody(kGtinA), merchant_).ok());
-    auto mirror = Ledger::OpenMirror(LedgerOptions{.path = "mirror-" + std::to_string(counter_++), .in_memory = true});
+    auto mirror =
+        Ledger::OpenMirror(LedgerOptions{.path = "mirror-" + std::to_string(counter_++), .in_memory = true});
     ASSERT_TRUE(mirror.ok()) << mirror.error().message;
     mirror_ = std::move(mirror).value();
     replica_ = std::make_unique<Replica>(*mirror_, ReplicaOptions{.threads = 2});
@@ -193,15 +194,17 @@ TEST_F(ReplicaTest, FindsABadSignatureUnderAKeyRegisteredInTheRange) {
                           {"public_key", beta.key.Public().Hex()}},
                          op_);
   TransferredBlock b1 = NextBlock({reg}, op_.key);
-  TransferredBlock b2 = NextBlock({Lot("L1"), WithBadSignature(Make(RecordKind::kProduct, ProductBody(kGtinB), beta)),
-                                   Make(RecordKind::kProduct, ProductBody(kGtinB), lab_)},
-                                  op_.key, {}, TipAfter(start, b1));
+  TransferredBlock b2 =
+      NextBlock({Lot("L1"), WithBadSignature(Make(RecordKind::kProduct, ProductBody(kGtinB), beta)),
+                 Make(RecordKind::kProduct, ProductBody(kGtinB), lab_)},
+                op_.key, {}, TipAfter(start, b1));
   ApplyResult r = replica_->Apply(std::vector<TransferredBlock>{b1, b2});
   EXPECT_EQ(r.blocks, 1u);
   ASSERT_TRUE(r.error);
   EXPECT_EQ(ReplicaErrorCodeName(r.error->code), ReplicaErrorCodeName(ReplicaErrorCode::kBadRecord));
   ASSERT_TRUE(r.error->reject);
-  EXPECT_EQ(RejectCodeName(r.error->reject->code), RejectCodeName(RejectCode::kBadSignature)) << r.error->ToString();
+  EXPECT_EQ(RejectCodeName(r.error->reject->code), RejectCodeName(RejectCode::kBadSignature))
+      << r.error->ToString();
   EXPECT_EQ(r.error->index, start.frontier.size() + 2);
   EXPECT_EQ(mirror_->tip()->height, start.height + 1);
   auto lot = mirror_->GetLot(kGtinA, "L1");
@@ -251,7 +254,8 @@ TEST_F(ReplicaTest, RefusesABadRecordSignature) {
 
 TEST_F(ReplicaTest, RefusesAnEntryNotInCanonicalForm) {
   SyncAll();
-  ExpectRefused({NextBlock({" " + Lot("L1")}, op_.key)}, ReplicaErrorCode::kBadRecord, RejectCode::kMalformed);
+  ExpectRefused({NextBlock({" " + Lot("L1")}, op_.key)}, ReplicaErrorCode::kBadRecord,
+                RejectCode::kMalformed);
 }
 
 TEST_F(ReplicaTest, RefusesARecordReplayedWithinTheRange) {
@@ -321,7 +325,8 @@ TEST_F(ReplicaTest, StoresTheVerifiedPrefixOfARangeAndNothingAfterABadBlock) {
   const chain::Tip start = *mirror_->tip();
   TransferredBlock good = NextBlock({Lot("L1")}, op_.key);
   chain::Tip after_good = TipAfter(start, good);
-  TransferredBlock bad = NextBlock({Make(RecordKind::kProduct, ProductBody(kGtinB), lab_)}, op_.key, {}, after_good);
+  TransferredBlock bad =
+      NextBlock({Make(RecordKind::kProduct, ProductBody(kGtinB), lab_)}, op_.key, {}, after_good);
   TransferredBlock later = NextBlock({Lot("L3")}, op_.key, {}, TipAfter(after_good, bad));
   ApplyResult r = replica_->Apply(std::vector<TransferredBlock>{good, bad, later});
   EXPECT_EQ(r.blocks, 1u);
@@ -380,7 +385,8 @@ TEST_F(ReplicaTest, DecodingRefusesDamagedRanges) {
   ASSERT_TRUE(range.ok());
   const std::string good = EncodeBlockRange(*range);
   ASSERT_TRUE(DecodeBlockRange(good).ok());
-  auto expect_error = [](const std::string& bytes, const std::string& needle, uint32_t max = kMaxRangeBlocks) {
+  auto expect_error = [](const std::string& bytes, const std::string& needle,
+                         uint32_t max = kMaxRangeBlocks) {
     auto r = DecodeBlockRange(bytes, max);
     ASSERT_FALSE(r.ok()) << "decoded a damaged range";
     EXPECT_NE(r.error().find(needle), std::string::npos) << r.error();

@@ -243,8 +243,8 @@ TEST(TracedTest, AReplicaSurvivesSigkillDuringSyncAndCatchesUp) {
   const uint64_t primary_height = primary->tip()->height;
   ServedLedger served(*primary);
   const std::string data = dir.Sub("replica");
-  const std::vector<std::string> args = {"--follow", served.url(), "--data", data, "--listen", "127.0.0.1:0",
-                                         "--fetch-blocks", "100", "--poll-ms", "50"};
+  const std::vector<std::string> args = {"--follow",    served.url(),     "--data", data,        "--listen",
+                                         "127.0.0.1:0", "--fetch-blocks", "100",    "--poll-ms", "50"};
   std::mt19937_64 rng(Seed());
 
   uint64_t served_height = 0;  // the highest tip a killed replica served
@@ -261,7 +261,8 @@ TEST(TracedTest, AReplicaSurvivesSigkillDuringSyncAndCatchesUp) {
     }
     // Kill it once its tip passes a random point further along.
     const uint64_t from = std::max<uint64_t>(served_height, primary_height / 10) + 100;
-    const uint64_t target = from + rng() % ((primary_height * 9 / 10 - from) / static_cast<uint64_t>(3 - kill));
+    const uint64_t target =
+        from + rng() % ((primary_height * 9 / 10 - from) / static_cast<uint64_t>(3 - kill));
     api::HttpClient client(Url(port));
     std::optional<uint64_t> seen;
     const auto give_up = Clock::now() + std::chrono::seconds(60);
@@ -270,7 +271,8 @@ TEST(TracedTest, AReplicaSurvivesSigkillDuringSyncAndCatchesUp) {
       if (seen && *seen >= target) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
-    ASSERT_TRUE(seen && *seen >= target) << "the replica did not reach height " << target << "\n" << replica.Log();
+    ASSERT_TRUE(seen && *seen >= target) << "the replica did not reach height " << target << "\n"
+                                         << replica.Log();
     replica.Signal(SIGKILL);
     int status = replica.Wait();
     ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
@@ -321,7 +323,8 @@ TEST(TracedTest, APrimaryTakesWritesAndStopsGracefully) {
   ASSERT_TRUE(saved.ok()) << saved.error().message;
   std::vector<std::string> records = world.Custody(0, 3, "over http");
   {
-    Traced node({"--data", data, "--listen", "127.0.0.1:0"}, {{"TRACELEDGER_OPERATOR_PASSPHRASE", passphrase}});
+    Traced node({"--data", data, "--listen", "127.0.0.1:0"},
+                {{"TRACELEDGER_OPERATOR_PASSPHRASE", passphrase}});
     const int port = node.Port();
     ASSERT_NE(port, 0) << node.Log();
     auto started = node.WaitFor("starting");
@@ -365,8 +368,9 @@ TEST(TracedTest, UnusablePortOrDataDirectoryIsAClearErrorAndExit3) {
     auto line = node.WaitFor("listen_failed");
     ASSERT_TRUE(line.has_value()) << node.Log();
     EXPECT_EQ((*line)["level"], "error");
-    EXPECT_NE((*line)["message"].get<std::string>().find("cannot listen on 127.0.0.1:" + std::to_string(*held)),
-              std::string::npos);
+    EXPECT_NE(
+        (*line)["message"].get<std::string>().find("cannot listen on 127.0.0.1:" + std::to_string(*held)),
+        std::string::npos);
   }
   // The data directory is a file.
   { std::ofstream(dir.Sub("a-file")) << "x"; }
@@ -393,7 +397,8 @@ TEST(TracedTest, UnusablePortOrDataDirectoryIsAClearErrorAndExit3) {
     EXPECT_EQ(node.ExitCode(), kExitFailure) << node.Log();
     auto line = node.WaitFor("data_dir_unusable");
     ASSERT_TRUE(line.has_value()) << node.Log();
-    EXPECT_NE((*line)["message"].get<std::string>().find("run tracectl init first"), std::string::npos) << line->dump();
+    EXPECT_NE((*line)["message"].get<std::string>().find("run tracectl init first"), std::string::npos)
+        << line->dump();
   }
   // Bad flags.
   {
