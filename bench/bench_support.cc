@@ -1,5 +1,7 @@
 #include "bench/bench_support.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cinttypes>
 #include <cmath>
@@ -7,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "chain/hash.h"
@@ -33,6 +36,75 @@ uint64_t ParseCount(const std::string& flag, const char* text) {
   if (end == text || *end != '\0' || errno != 0 || v == 0)
     Die(flag + " needs a positive integer, got \"" + text + "\"");
   return v;
+}
+
+void FlagParser::Count(std::string name, uint64_t* out) {
+  options_.push_back(
+      {std::move(name), [out](const std::string& n, const char* v) { *out = ParseCount(n, v); }, true});
+}
+
+void FlagParser::Text(std::string name, std::string* out) {
+  options_.push_back({std::move(name), [out](const std::string&, const char* v) { *out = v; }, true});
+}
+
+void FlagParser::Switch(std::string name, bool* out) {
+  options_.push_back({std::move(name), [out](const std::string&, const char*) { *out = true; }, false});
+}
+
+void FlagParser::Parse(int argc, char** argv) const {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(usage_.c_str(), stderr);
+      std::exit(0);
+    }
+    auto it = std::find_if(options_.begin(), options_.end(), [&](const Option& o) { return o.name == arg; });
+    if (it == options_.end()) {
+      std::fputs(usage_.c_str(), stderr);
+      Die("unknown flag " + arg);
+    }
+    if (!it->takes_value) {
+      it->set(arg, nullptr);
+      continue;
+    }
+    if (i + 1 >= argc) Die(arg + " needs a value");
+    it->set(arg, argv[++i]);
+  }
+}
+
+WorkDir::WorkDir(const std::string& dir, const std::string& temp_prefix) {
+  if (!dir.empty()) {
+    path_ = dir;
+    std::filesystem::create_directories(path_);
+    return;
+  }
+  std::string templ = (std::filesystem::temp_directory_path() / (temp_prefix + "-XXXXXX")).string();
+  if (::mkdtemp(templ.data()) == nullptr) Die(std::string("mkdtemp: ") + std::strerror(errno));
+  path_ = templ;
+  fresh_ = true;
+}
+
+void WorkDir::CleanUp(bool keep, const std::vector<std::string>& made) const {
+  if (keep) {
+    std::fprintf(stderr, "kept %s\n", path_.c_str());
+    return;
+  }
+  std::error_code ec;
+  if (fresh_) {
+    std::filesystem::remove_all(path_, ec);
+    return;
+  }
+  for (const auto& p : made) std::filesystem::remove_all(p, ec);
+}
+
+int RunBench(const char* program, int (*main_fn)(int, char**), int argc, char** argv) {
+  SetProgram(program);
+  try {
+    return main_fn(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", program, e.what());
+    return 1;
+  }
 }
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }

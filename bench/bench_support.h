@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "ledger/canonical_json.h"
@@ -36,6 +37,46 @@ void SetProgram(std::string name);
 [[noreturn]] void Die(const std::string& message);
 // A positive integer flag value, or Die.
 uint64_t ParseCount(const std::string& flag, const char* text);
+
+// Minimal command line: "--name VALUE" options and "--name" switches;
+// --help/-h prints the usage and exits 0; anything else unknown, or a
+// missing value, prints the usage and dies.
+class FlagParser {
+ public:
+  explicit FlagParser(std::string usage) : usage_(std::move(usage)) {}
+  // Positive integers (ParseCount).
+  void Count(std::string name, uint64_t* out);
+  void Text(std::string name, std::string* out);
+  void Switch(std::string name, bool* out);
+  void Parse(int argc, char** argv) const;
+
+ private:
+  struct Option {
+    std::string name;
+    std::function<void(const std::string& name, const char* value)> set;  // value null for switches
+    bool takes_value;
+  };
+  std::string usage_;
+  std::vector<Option> options_;
+};
+
+// The benchmark's working directory: `dir` (created if missing), or a
+// fresh one under the system temp dir when `dir` is empty.
+class WorkDir {
+ public:
+  WorkDir(const std::string& dir, const std::string& temp_prefix);
+  const std::string& path() const { return path_; }
+  // Keeps everything when `keep` (and says where); else removes the whole
+  // directory if it was fresh, or only `made` (paths inside it) if not.
+  void CleanUp(bool keep, const std::vector<std::string>& made) const;
+
+ private:
+  std::string path_;
+  bool fresh_ = false;
+};
+
+// Runs main_fn, reporting an escaped exception as a failure.
+int RunBench(const char* program, int (*main_fn)(int, char**), int argc, char** argv);
 
 double Seconds(Clock::duration d);
 int64_t NowS();

@@ -63,53 +63,31 @@ constexpr size_t kGenChunk = 32'768;  // records signed per pre-generation round
 
 struct Flags {
   uint64_t records = 1'000'000;
-  size_t submitters = 64;
-  size_t batch = 256;
-  size_t body_bytes = 300;
+  uint64_t submitters = 64;
+  uint64_t batch = 256;
+  uint64_t body_bytes = 300;
   std::string dir;
   bool keep = false;
 };
 
-void Usage() {
-  std::fprintf(stderr,
-               "usage: ingest_bench [--records N] [--submitters T] [--batch B] [--body-bytes S]\n"
-               "                    [--dir PATH] [--keep]\n"
-               "  --records N     records to ingest (default 1000000)\n"
-               "  --submitters T  submitting threads (default 64)\n"
-               "  --batch B       records per SubmitBatch call (default 256)\n"
-               "  --body-bytes S  canonical body size of each record (default 300)\n"
-               "  --dir PATH      working directory (default: a fresh temp dir)\n"
-               "  --keep          keep the ledger and the records file\n");
-}
-
 Flags ParseFlags(int argc, char** argv) {
   Flags f;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) Die(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--records") {
-      f.records = ParseCount(arg, value());
-    } else if (arg == "--submitters") {
-      f.submitters = ParseCount(arg, value());
-    } else if (arg == "--batch") {
-      f.batch = ParseCount(arg, value());
-    } else if (arg == "--body-bytes") {
-      f.body_bytes = ParseCount(arg, value());
-    } else if (arg == "--dir") {
-      f.dir = value();
-    } else if (arg == "--keep") {
-      f.keep = true;
-    } else if (arg == "--help" || arg == "-h") {
-      Usage();
-      std::exit(0);
-    } else {
-      Usage();
-      Die("unknown flag " + arg);
-    }
-  }
+  FlagParser parser(
+      "usage: ingest_bench [--records N] [--submitters T] [--batch B] [--body-bytes S]\n"
+      "                    [--dir PATH] [--keep]\n"
+      "  --records N     records to ingest (default 1000000)\n"
+      "  --submitters T  submitting threads (default 64)\n"
+      "  --batch B       records per SubmitBatch call (default 256)\n"
+      "  --body-bytes S  canonical body size of each record (default 300)\n"
+      "  --dir PATH      working directory (default: a fresh temp dir)\n"
+      "  --keep          keep the ledger and the records file\n");
+  parser.Count("--records", &f.records);
+  parser.Count("--submitters", &f.submitters);
+  parser.Count("--batch", &f.batch);
+  parser.Count("--body-bytes", &f.body_bytes);
+  parser.Text("--dir", &f.dir);
+  parser.Switch("--keep", &f.keep);
+  parser.Parse(argc, argv);
   return f;
 }
 
@@ -305,20 +283,12 @@ Json AuditJson(const AuditResult& a) {
 // ------------------------------------------------------------------- main
 
 int Main(int argc, char** argv) {
-  SetProgram("ingest_bench");
   const Flags f = ParseFlags(argc, argv);
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
 
   // Working directory.
-  bool own_dir = f.dir.empty();
-  std::string dir = f.dir;
-  if (own_dir) {
-    std::string templ = (std::filesystem::temp_directory_path() / "traceledger-bench-XXXXXX").string();
-    if (::mkdtemp(templ.data()) == nullptr) Die(std::string("mkdtemp: ") + std::strerror(errno));
-    dir = templ;
-  } else {
-    std::filesystem::create_directories(dir);
-  }
+  const WorkDir work(f.dir, "traceledger-bench");
+  const std::string& dir = work.path();
   const std::string ledger_path = dir + "/ledger";
   const std::string records_path = dir + "/records.jsonl";
   std::fprintf(stderr, "ingest_bench: %s records, %zu submitters, batch %zu, body %zu B, %u cores, dir %s\n",
@@ -453,17 +423,7 @@ int Main(int argc, char** argv) {
   std::printf("%s\n", summary.dump().c_str());
   std::fflush(stdout);
 
-  if (!f.keep) {
-    std::error_code ec;
-    if (own_dir) {
-      std::filesystem::remove_all(dir, ec);
-    } else {
-      std::filesystem::remove_all(ledger_path, ec);
-      std::filesystem::remove(records_path, ec);
-    }
-  } else {
-    std::fprintf(stderr, "kept %s\n", dir.c_str());
-  }
+  work.CleanUp(f.keep, {ledger_path, records_path});
   const bool ok = ingest.rejected == 0 && audit_facts.ok && audit_plain.ok;
   return ok ? 0 : 1;
 }
@@ -472,10 +432,5 @@ int Main(int argc, char** argv) {
 }  // namespace traceledger::bench
 
 int main(int argc, char** argv) {
-  try {
-    return traceledger::bench::Main(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "ingest_bench: %s\n", e.what());
-    return 1;
-  }
+  return traceledger::bench::RunBench("ingest_bench", traceledger::bench::Main, argc, argv);
 }

@@ -50,59 +50,36 @@ constexpr size_t kSignChunk = 32'768;  // records signed and submitted per round
 
 struct Flags {
   uint64_t records = 200'000;
-  size_t block_records = 1000;
-  uint32_t fetch_blocks = ledger::kMaxRangeBlocks;
-  size_t body_bytes = 300;
+  uint64_t block_records = 1000;
+  uint64_t fetch_blocks = ledger::kMaxRangeBlocks;
+  uint64_t body_bytes = 300;
   std::string dir;
   bool keep = false;
   bool audit = false;
 };
 
-void Usage() {
-  std::fprintf(stderr,
-               "usage: replica_bench [--records N] [--block-records B] [--fetch-blocks F] [--body-bytes S]\n"
-               "                     [--dir PATH] [--keep] [--audit]\n"
-               "  --records N        records on the primary (default 200000)\n"
-               "  --block-records B  records per block on the primary (default 1000)\n"
-               "  --fetch-blocks F   blocks per fetch, at most 1000 (default 1000; the primary also caps\n"
-               "                     a fetch at 8 MiB)\n"
-               "  --body-bytes S     canonical body size of each record (default 300)\n"
-               "  --dir PATH         working directory (default: a fresh temp dir)\n"
-               "  --keep             keep both ledgers\n"
-               "  --audit            audit the replica afterwards\n");
-}
-
 Flags ParseFlags(int argc, char** argv) {
   Flags f;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) Die(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--records") {
-      f.records = ParseCount(arg, value());
-    } else if (arg == "--block-records") {
-      f.block_records = ParseCount(arg, value());
-    } else if (arg == "--fetch-blocks") {
-      f.fetch_blocks =
-          static_cast<uint32_t>(std::min<uint64_t>(ParseCount(arg, value()), ledger::kMaxRangeBlocks));
-    } else if (arg == "--body-bytes") {
-      f.body_bytes = ParseCount(arg, value());
-    } else if (arg == "--dir") {
-      f.dir = value();
-    } else if (arg == "--keep") {
-      f.keep = true;
-    } else if (arg == "--audit") {
-      f.audit = true;
-    } else if (arg == "--help" || arg == "-h") {
-      Usage();
-      std::exit(0);
-    } else {
-      Usage();
-      Die("unknown flag " + arg);
-    }
-  }
+  FlagParser parser(
+      "usage: replica_bench [--records N] [--block-records B] [--fetch-blocks F] [--body-bytes S]\n"
+      "                     [--dir PATH] [--keep] [--audit]\n"
+      "  --records N        records on the primary (default 200000)\n"
+      "  --block-records B  records per block on the primary (default 1000)\n"
+      "  --fetch-blocks F   blocks per fetch, at most 1000 (default 1000; the primary also caps\n"
+      "                     a fetch at 8 MiB)\n"
+      "  --body-bytes S     canonical body size of each record (default 300)\n"
+      "  --dir PATH         working directory (default: a fresh temp dir)\n"
+      "  --keep             keep both ledgers\n"
+      "  --audit            audit the replica afterwards\n");
+  parser.Count("--records", &f.records);
+  parser.Count("--block-records", &f.block_records);
+  parser.Count("--fetch-blocks", &f.fetch_blocks);
+  parser.Count("--body-bytes", &f.body_bytes);
+  parser.Text("--dir", &f.dir);
+  parser.Switch("--keep", &f.keep);
+  parser.Switch("--audit", &f.audit);
+  parser.Parse(argc, argv);
+  f.fetch_blocks = std::min<uint64_t>(f.fetch_blocks, ledger::kMaxRangeBlocks);
   return f;
 }
 
@@ -134,22 +111,15 @@ size_t FillPrimary(ledger::Ledger& primary, const World& w, const Flags& f) {
 }
 
 int Main(int argc, char** argv) {
-  SetProgram("replica_bench");
   const Flags f = ParseFlags(argc, argv);
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  bool own_dir = f.dir.empty();
-  std::string dir = f.dir;
-  if (own_dir) {
-    std::string templ =
-        (std::filesystem::temp_directory_path() / "traceledger-replica-bench-XXXXXX").string();
-    if (::mkdtemp(templ.data()) == nullptr) Die(std::string("mkdtemp: ") + std::strerror(errno));
-    dir = templ;
-  }
+  const WorkDir work(f.dir, "traceledger-replica-bench");
+  const std::string& dir = work.path();
   const std::string primary_path = dir + "/primary";
   const std::string replica_dir = dir + "/replica";
   std::filesystem::create_directories(replica_dir);
   std::fprintf(stderr,
-               "replica_bench: %s records, %zu per block, fetch %u blocks, body %zu B, %u cores, dir %s\n",
+               "replica_bench: %s records, %zu per block, fetch %zu blocks, body %zu B, %u cores, dir %s\n",
                Grouped(static_cast<double>(f.records)).c_str(), f.block_records, f.fetch_blocks, f.body_bytes,
                cores, dir.c_str());
 
@@ -196,7 +166,8 @@ int Main(int argc, char** argv) {
   api::HttpBlockSource source(url);
   ledger::Follower follower(
       **mirror, source,
-      ledger::FollowerOptions{.data_dir = replica_dir, .max_blocks_per_fetch = f.fetch_blocks});
+      ledger::FollowerOptions{.data_dir = replica_dir,
+                              .max_blocks_per_fetch = static_cast<uint32_t>(f.fetch_blocks)});
   const bool hwm_reset = ResetPeakRss();
   const uint64_t rss_before = StatusKb("VmRSS");
   const auto sync_start = Clock::now();
@@ -246,7 +217,7 @@ int Main(int argc, char** argv) {
   server.Stop();
 
   PrintTable(Format(
-      "TraceLedger replica sync benchmark: %s records, %zu per block, fetch %u blocks, body %zu B, %u cores",
+      "TraceLedger replica sync benchmark: %s records, %zu per block, fetch %zu blocks, body %zu B, %u cores",
       Grouped(static_cast<double>(records)).c_str(), f.block_records, f.fetch_blocks, body_size, cores));
   Json summary = {{"records", records},
                   {"blocks", blocks},
@@ -267,17 +238,7 @@ int Main(int argc, char** argv) {
 
   mirror->reset();
   primary.reset();
-  if (!f.keep) {
-    std::error_code ec;
-    if (own_dir) {
-      std::filesystem::remove_all(dir, ec);
-    } else {
-      std::filesystem::remove_all(primary_path, ec);
-      std::filesystem::remove_all(replica_dir, ec);
-    }
-  } else {
-    std::fprintf(stderr, "kept %s\n", dir.c_str());
-  }
+  work.CleanUp(f.keep, {primary_path, replica_dir});
   return same && audit_ok ? 0 : 1;
 }
 
@@ -285,10 +246,5 @@ int Main(int argc, char** argv) {
 }  // namespace traceledger::bench
 
 int main(int argc, char** argv) {
-  try {
-    return traceledger::bench::Main(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "replica_bench: %s\n", e.what());
-    return 1;
-  }
+  return traceledger::bench::RunBench("replica_bench", traceledger::bench::Main, argc, argv);
 }

@@ -1,20 +1,17 @@
 // Helpers for replication tests that need no HTTP: whole-store
-// comparison, key counts and temporary directories.
+// comparison and key counts (and tests/temp_dir.h).
 #ifndef TRACELEDGER_TESTS_LEDGER_REPLICA_SUPPORT_H_
 #define TRACELEDGER_TESTS_LEDGER_REPLICA_SUPPORT_H_
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "chain/store.h"
 #include "ledger/state.h"
+#include "tests/temp_dir.h"
 
 namespace traceledger::testing {
 
@@ -55,27 +52,6 @@ inline size_t CountKeys(const chain::Store& store) {
   EXPECT_TRUE(scan.ok());
   return n;
 }
-
-// A fresh temporary directory, removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (std::filesystem::temp_directory_path() / "traceledger-replica-XXXXXX").string();
-    if (::mkdtemp(templ.data()) == nullptr) ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 }  // namespace traceledger::testing
 

@@ -54,21 +54,6 @@ using traceledger::testing::ReplicaWorld;
 using traceledger::testing::ServedLedger;
 using traceledger::testing::TempDir;
 
-uint64_t Seed() {
-  static const uint64_t seed = [] {
-    uint64_t s = 0;
-    if (const char* env = std::getenv("TRACELEDGER_CRASH_SEED"); env != nullptr && *env != '\0') {
-      s = std::strtoull(env, nullptr, 10);
-    } else {
-      std::random_device rd;
-      s = (uint64_t{rd()} << 32) ^ rd();
-    }
-    std::cout << "[ traced   ] seed " << s << " (replay with TRACELEDGER_CRASH_SEED=" << s << ")\n";
-    return s;
-  }();
-  return seed;
-}
-
 // A running traced. The child sees the parent's environment minus every
 // TRACELEDGER_* variable, plus `env`; stdin is /dev/null, stdout is
 // discarded, stderr (the log) is collected line by line.
@@ -245,7 +230,7 @@ TEST(TracedTest, AReplicaSurvivesSigkillDuringSyncAndCatchesUp) {
   const std::string data = dir.Sub("replica");
   const std::vector<std::string> args = {"--follow",    served.url(),     "--data", data,        "--listen",
                                          "127.0.0.1:0", "--fetch-blocks", "100",    "--poll-ms", "50"};
-  std::mt19937_64 rng(Seed());
+  std::mt19937_64 rng(traceledger::testing::TestSeed());
 
   uint64_t served_height = 0;  // the highest tip a killed replica served
   for (int kill = 0; kill < 3; ++kill) {
