@@ -25,6 +25,9 @@ struct CommandContext {
   std::function<int()>& action;
 };
 
+// tracectl scan (tools/cmd_scan.cc): decode QR codes from image files.
+void AddScanCommands(CLI::App& app, const CommandContext& ctx);
+
 }  // namespace traceledger::tools
 
 #endif  // TRACELEDGER_TOOLS_COMMANDS_H_

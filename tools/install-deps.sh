@@ -7,8 +7,9 @@ packages=(
   cmake g++ ninja-build pkg-config
   libsecp256k1-dev libleveldb-dev libsnappy-dev libssl-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev
-  libzxing-dev libstb-dev libcrypto++-dev libcpp-httplib-dev
+  zlib1g-dev libzxing-dev libstb-dev libcrypto++-dev libcpp-httplib-dev
   libqrencode-dev libpng-dev zbar-tools
+  poppler-utils
 )
 # npm (for test tooling) may come from Debian or with a NodeSource nodejs,
 # which conflicts with Debian's npm package: only ask for it when absent.

@@ -1,0 +1,179 @@
+// tracectl scan: decode QR codes from photos (PNG, JPEG). See docs/CLI.md.
+//
+// Every decoded text is printed, ours or not; each image that cannot be
+// read gets its own typed error and the other images are still scanned.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ledger/canonical_json.h"
+#include "qrcode/decode.h"
+#include "tools/cli_support.h"
+#include "tools/commands.h"
+#include "util/thread_pool.h"
+
+namespace traceledger::tools {
+namespace {
+
+using ledger::Json;
+
+struct ScanFlags {
+  std::vector<std::string> images;
+  uint64_t max_pixels = qrcode::kDefaultMaxImagePixels;
+  size_t max_bytes = qrcode::kDefaultMaxImageBytes;
+  bool exhaustive = false;
+  size_t threads = 0;
+};
+
+// A decoded text made safe for a terminal: control characters and DEL
+// become \xNN, a backslash becomes \\; everything else (UTF-8 included) is
+// printed as it is.
+std::string Printable(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      out += buf;
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string Corners(const qrcode::DecodedSymbol& s) {
+  std::string out;
+  for (const auto& p : s.corners) {
+    out += (out.empty() ? "(" : " (") + std::to_string(p.x) + "," + std::to_string(p.y) + ")";
+  }
+  return out;
+}
+
+Json SymbolJson(const qrcode::DecodedSymbol& s) {
+  Json corners = Json::array();
+  for (const auto& p : s.corners) corners.push_back(Json::array({p.x, p.y}));
+  return Json{{"text", s.text},
+              {"corners", corners},
+              {"ec_level", std::string(1, s.ec_level)},
+              {"orientation", s.orientation_deg},
+              {"inverted", s.inverted},
+              {"mirrored", s.mirrored}};
+}
+
+qrcode::ImageResult<std::vector<qrcode::DecodedSymbol>> ScanOne(const std::string& path,
+                                                                const qrcode::DecodeOptions& options) {
+  if (path != "-") return qrcode::DecodeImageFile(path, options);
+  // Standard input: read at most one byte past the limit.
+  std::vector<uint8_t> bytes;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) {
+    bytes.insert(bytes.end(), buf, buf + n);
+    if (bytes.size() > options.max_bytes) break;
+  }
+  if (std::ferror(stdin))
+    return qrcode::ImageError{qrcode::ImageErrorCode::kIo, "-: cannot read standard input"};
+  auto r = qrcode::DecodeImageBytes(bytes, options);
+  if (!r.ok()) return qrcode::ImageError{r.error().code, "-: " + r.error().message};
+  return r;
+}
+
+int RunScan(const GlobalFlags& g, const ScanFlags& f) {
+  size_t stdin_uses = 0;
+  for (const auto& p : f.images) stdin_uses += p == "-" ? 1 : 0;
+  if (stdin_uses > 1) throw CliError(kExitUsage, "\"-\" (standard input) may be given only once");
+  if (f.max_pixels == 0) throw CliError(kExitUsage, "--max-pixels must be positive");
+  if (f.max_bytes == 0) throw CliError(kExitUsage, "--max-bytes must be positive");
+  qrcode::DecodeOptions options{
+      .max_bytes = f.max_bytes, .max_pixels = f.max_pixels, .exhaustive = f.exhaustive};
+
+  std::vector<std::optional<qrcode::ImageResult<std::vector<qrcode::DecodedSymbol>>>> results(
+      f.images.size());
+  ProgressBar bar("images");
+  std::mutex mu;
+  size_t done = 0;  // GUARDED_BY(mu)
+  ThreadPool pool(f.threads);
+  pool.ParallelFor(f.images.size(), [&](size_t i) {
+    auto r = ScanOne(f.images[i], options);
+    std::lock_guard<std::mutex> lock(mu);
+    results[i].emplace(std::move(r));
+    bar.Update(++done, f.images.size());
+  });
+  bar.Finish();
+
+  bool any_error = false, any_empty = false;
+  for (size_t i = 0; i < f.images.size(); ++i) {
+    const std::string& image = f.images[i];
+    const auto& r = *results[i];
+    if (!r.ok()) {
+      any_error = true;
+      std::string code(qrcode::ImageErrorCodeName(r.error().code));
+      if (g.json) {
+        Json out = {
+            {"image", image}, {"ok", false}, {"error", {{"code", code}, {"message", r.error().message}}}};
+        std::cout << out.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
+      } else {
+        // The message starts with the image's path.
+        std::cerr << "tracectl: " << r.error().message << " [" << code << "]\n";
+      }
+      continue;
+    }
+    if (r->empty()) any_empty = true;
+    if (g.json) {
+      Json codes = Json::array();
+      for (const auto& s : *r) codes.push_back(SymbolJson(s));
+      Json out = {{"image", image}, {"ok", true}, {"codes", codes}};
+      std::cout << out.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
+      continue;
+    }
+    if (r->empty()) {
+      std::cout << image << ": no QR code found\n";
+      continue;
+    }
+    std::cout << image << ": " << r->size() << (r->size() == 1 ? " code\n" : " codes\n");
+    for (size_t k = 0; k < r->size(); ++k) {
+      const auto& s = (*r)[k];
+      std::cout << "  " << k + 1 << "  " << Printable(s.text) << "\n     at " << Corners(s) << ", level "
+                << s.ec_level << ", " << s.orientation_deg << " deg" << (s.inverted ? ", inverted" : "")
+                << (s.mirrored ? ", mirrored" : "") << "\n";
+    }
+  }
+  std::cout.flush();
+  if (any_error) return kExitFailure;
+  return any_empty ? kExitRejected : kExitOk;
+}
+
+}  // namespace
+
+void AddScanCommands(CLI::App& app, const CommandContext& ctx) {
+  static ScanFlags flags;
+  auto* scan = app.add_subcommand(
+      "scan",
+      "decode QR codes from PNG/JPEG photos; prints every text found, its corners, and per-image errors");
+  scan->add_option("images", flags.images, "image files (PNG or JPEG); \"-\" reads one from standard input")
+      ->required();
+  scan->add_option("--max-pixels", flags.max_pixels, "refuse images with more pixels than this")
+      ->capture_default_str();
+  scan->add_option("--max-bytes", flags.max_bytes, "refuse files larger than this many bytes")
+      ->capture_default_str();
+  scan->add_flag("--exhaustive", flags.exhaustive,
+                 "run every decoding pass even after a code was found (slower; finds a hard code next to an "
+                 "easy one)");
+  scan->add_option("--threads", flags.threads, "decoding threads (default: one per core)");
+  GlobalFlags* g = &ctx.global;
+  std::function<int()>* action = &ctx.action;
+  scan->callback([g, action] { *action = [g] { return RunScan(*g, flags); }; });
+}
+
+}  // namespace traceledger::tools
