@@ -48,6 +48,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_support.h"
 #include "chain/hash.h"
 #include "ledger/audit.h"
 #include "ledger/canonical_json.h"
@@ -58,345 +59,36 @@
 namespace traceledger::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-using ledger::Json;
-using ledger::RecordKind;
-
-constexpr size_t kVerifyPairs = 20'000;
-constexpr double kVerifySeconds = 3.0;
-constexpr int kCarriers = 8;          // logistics parties signing the records
-constexpr int kShipments = 16;        // shipments the custody records are about
 constexpr size_t kGenChunk = 32'768;  // records signed per pre-generation round
 
 struct Flags {
   uint64_t records = 1'000'000;
-  size_t submitters = 64;
-  size_t batch = 256;
-  size_t body_bytes = 300;
+  uint64_t submitters = 64;
+  uint64_t batch = 256;
+  uint64_t body_bytes = 300;
   std::string dir;
   bool keep = false;
 };
 
-[[noreturn]] void Die(const std::string& message) {
-  std::fprintf(stderr, "ingest_bench: %s\n", message.c_str());
-  std::exit(1);
-}
-
-void Usage() {
-  std::fprintf(stderr,
-               "usage: ingest_bench [--records N] [--submitters T] [--batch B] [--body-bytes S]\n"
-               "                    [--dir PATH] [--keep]\n"
-               "  --records N     records to ingest (default 1000000)\n"
-               "  --submitters T  submitting threads (default 64)\n"
-               "  --batch B       records per SubmitBatch call (default 256)\n"
-               "  --body-bytes S  canonical body size of each record (default 300)\n"
-               "  --dir PATH      working directory (default: a fresh temp dir)\n"
-               "  --keep          keep the ledger and the records file\n");
-}
-
-uint64_t ParseCount(const std::string& flag, const char* text) {
-  char* end = nullptr;
-  errno = 0;
-  unsigned long long v = std::strtoull(text, &end, 10);
-  if (end == text || *end != '\0' || errno != 0 || v == 0)
-    Die(flag + " needs a positive integer, got \"" + text + "\"");
-  return v;
-}
-
 Flags ParseFlags(int argc, char** argv) {
   Flags f;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) Die(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--records") {
-      f.records = ParseCount(arg, value());
-    } else if (arg == "--submitters") {
-      f.submitters = ParseCount(arg, value());
-    } else if (arg == "--batch") {
-      f.batch = ParseCount(arg, value());
-    } else if (arg == "--body-bytes") {
-      f.body_bytes = ParseCount(arg, value());
-    } else if (arg == "--dir") {
-      f.dir = value();
-    } else if (arg == "--keep") {
-      f.keep = true;
-    } else if (arg == "--help" || arg == "-h") {
-      Usage();
-      std::exit(0);
-    } else {
-      Usage();
-      Die("unknown flag " + arg);
-    }
-  }
+  FlagParser parser(
+      "usage: ingest_bench [--records N] [--submitters T] [--batch B] [--body-bytes S]\n"
+      "                    [--dir PATH] [--keep]\n"
+      "  --records N     records to ingest (default 1000000)\n"
+      "  --submitters T  submitting threads (default 64)\n"
+      "  --batch B       records per SubmitBatch call (default 256)\n"
+      "  --body-bytes S  canonical body size of each record (default 300)\n"
+      "  --dir PATH      working directory (default: a fresh temp dir)\n"
+      "  --keep          keep the ledger and the records file\n");
+  parser.Count("--records", &f.records);
+  parser.Count("--submitters", &f.submitters);
+  parser.Count("--batch", &f.batch);
+  parser.Count("--body-bytes", &f.body_bytes);
+  parser.Text("--dir", &f.dir);
+  parser.Switch("--keep", &f.keep);
+  parser.Parse(argc, argv);
   return f;
-}
-
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-int64_t NowS() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// "1,234,567"
-std::string Grouped(double v) {
-  std::string digits = std::to_string(std::llround(v));
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
-    out.push_back(digits[i]);
-  }
-  return out;
-}
-
-std::string Format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-std::string Format(const char* fmt, ...) {
-  char buf[512];
-  va_list args;
-  va_start(args, fmt);
-  std::vsnprintf(buf, sizeof buf, fmt, args);
-  va_end(args);
-  return buf;
-}
-
-// ------------------------------------------------------------------ memory
-
-// A field of /proc/self/status in kB ("VmRSS", "VmHWM"); 0 if absent.
-uint64_t StatusKb(const char* field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  const size_t len = std::strlen(field);
-  while (std::getline(in, line)) {
-    if (line.compare(0, len, field) == 0 && line.size() > len && line[len] == ':') {
-      return std::strtoull(line.c_str() + len + 1, nullptr, 10);
-    }
-  }
-  return 0;
-}
-
-double Mb(uint64_t kb) { return static_cast<double>(kb) / 1024.0; }
-
-// Resets VmHWM to the current RSS; false where the kernel does not allow it.
-bool ResetPeakRss() {
-  {
-    std::ofstream out("/proc/self/clear_refs");
-    out << "5";
-    if (!out.good()) return false;
-  }
-  return StatusKb("VmHWM") <= StatusKb("VmRSS") + 1024;
-}
-
-// Samples VmRSS every 20 ms on its own thread; optionally calls `tick`
-// every `tick_every` (progress lines).
-class RssWatcher {
- public:
-  explicit RssWatcher(std::function<void()> tick = {},
-                      std::chrono::milliseconds tick_every = std::chrono::seconds(3))
-      : tick_(std::move(tick)), tick_every_(tick_every), thread_([this] { Loop(); }) {}
-  ~RssWatcher() { Stop(); }
-  RssWatcher(const RssWatcher&) = delete;
-  RssWatcher& operator=(const RssWatcher&) = delete;
-
-  // Stops sampling; returns the largest VmRSS seen, in kB.
-  uint64_t Stop() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-    return peak_kb_;
-  }
-  uint64_t peak_kb() const { return peak_kb_.load(); }
-
- private:
-  void Loop() {
-    auto next_tick = Clock::now() + tick_every_;
-    std::unique_lock<std::mutex> lock(mu_);
-    for (;;) {
-      uint64_t rss = StatusKb("VmRSS");
-      if (rss > peak_kb_) peak_kb_ = rss;
-      if (tick_ && Clock::now() >= next_tick) {
-        lock.unlock();
-        tick_();
-        lock.lock();
-        next_tick += tick_every_;
-      }
-      if (cv_.wait_for(lock, std::chrono::milliseconds(20), [&] { return stop_; })) return;
-    }
-  }
-
-  std::function<void()> tick_;
-  std::chrono::milliseconds tick_every_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // GUARDED_BY(mu_)
-  std::atomic<uint64_t> peak_kb_{0};
-  std::thread thread_;
-};
-
-// ------------------------------------------------------------------ output
-
-struct Row {
-  std::string name;
-  std::string value;
-};
-std::vector<Row> g_rows;
-
-void Report(std::string name, std::string value) {
-  std::fprintf(stderr, "  %-34s %s\n", name.c_str(), value.c_str());
-  g_rows.push_back({std::move(name), std::move(value)});
-}
-
-// --------------------------------------------------------- a) raw verify
-
-struct VerifyResult {
-  double per_s = 0;
-  uint64_t verified = 0;
-  double seconds = 0;
-  size_t threads = 0;
-};
-
-VerifyResult MeasureRawVerify() {
-  constexpr int kKeys = 16;
-  std::vector<wallet::SecretKey> keys;
-  keys.reserve(kKeys);
-  for (int i = 0; i < kKeys; ++i) keys.push_back(wallet::SecretKey::Generate());
-  struct Pair {
-    chain::Hash msg;
-    wallet::Signature sig;
-    const wallet::PublicKey* key;
-  };
-  std::vector<Pair> pairs(kVerifyPairs);
-  for (size_t i = 0; i < kVerifyPairs; ++i) {
-    pairs[i].msg = chain::Sha256("verify-bench-" + std::to_string(i));
-    const auto& key = keys[i % kKeys];
-    pairs[i].sig = key.Sign(pairs[i].msg);
-    pairs[i].key = &key.Public();
-  }
-  VerifyResult r;
-  r.threads = std::max(1u, std::thread::hardware_concurrency());
-  std::atomic<uint64_t> total{0};
-  std::atomic<bool> bad{false};
-  const auto start = Clock::now();
-  const auto stop_at =
-      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(kVerifySeconds));
-  std::vector<std::thread> threads;
-  for (size_t t = 0; t < r.threads; ++t) {
-    threads.emplace_back([&, t] {
-      uint64_t n = 0;
-      size_t i = t * (kVerifyPairs / r.threads);
-      while (Clock::now() < stop_at) {
-        for (int k = 0; k < 256; ++k) {
-          const Pair& p = pairs[i];
-          if (!p.key->Verify(p.msg, p.sig)) bad = true;
-          i = i + 1 == kVerifyPairs ? 0 : i + 1;
-        }
-        n += 256;
-      }
-      total += n;
-    });
-  }
-  for (auto& t : threads) t.join();
-  if (bad) Die("a valid signature failed to verify");
-  r.seconds = Seconds(Clock::now() - start);
-  r.verified = total;
-  r.per_s = static_cast<double>(r.verified) / r.seconds;
-  return r;
-}
-
-// ------------------------------------------------------ setup and records
-
-struct World {
-  wallet::SecretKey operator_key = wallet::SecretKey::Generate();
-  std::vector<wallet::SecretKey> carriers;
-  std::vector<std::string> carrier_ids;
-  std::vector<std::string> shipments;
-};
-
-std::string Sign(RecordKind kind, const Json& body, const wallet::SecretKey& key, const std::string& nonce) {
-  return ledger::SignRecord(kind, body, key, NowS(), nonce).entry;
-}
-
-void MustAccept(const ledger::SubmitResult& r, const std::string& what) {
-  if (!r.ok()) Die("setup record " + what + " rejected: " + r.error().ToString());
-}
-
-// Registers a merchant with a product, a lot and kShipments shipments, and
-// kCarriers logistics parties.
-void SetUp(ledger::Ledger& ledger, World& w) {
-  int nonce = 0;
-  auto next = [&] { return "5e7" + std::to_string(nonce++); };
-  auto register_party = [&](const std::string& party, const std::string& role, const wallet::SecretKey& key) {
-    Json body = {{"party", party},
-                 {"name", party + " Ltd"},
-                 {"roles", Json::array({role})},
-                 {"public_key", key.Public().Hex()}};
-    MustAccept(ledger.Submit(Sign(RecordKind::kParty, body, w.operator_key, next())), party);
-  };
-  const wallet::SecretKey merchant = wallet::SecretKey::Generate();
-  register_party("acme", "merchant", merchant);
-  for (int i = 0; i < kCarriers; ++i) {
-    w.carriers.push_back(wallet::SecretKey::Generate());
-    w.carrier_ids.push_back("carrier-" + std::to_string(i));
-    register_party(w.carrier_ids.back(), "logistics", w.carriers.back());
-  }
-  const std::string gtin = "09501101530003";
-  MustAccept(ledger.Submit(Sign(RecordKind::kProduct,
-                                {{"gtin", gtin},
-                                 {"name", "Jasmine tea"},
-                                 {"brand", "Acme"},
-                                 {"origin_country", "CN"},
-                                 {"production_site", "Fuzhou plant 2"},
-                                 {"manufacturer", "Acme Tea Co."}},
-                                merchant, next())),
-             "product");
-  MustAccept(
-      ledger.Submit(
-          Sign(RecordKind::kLot,
-               {{"gtin", gtin}, {"lot", "LOT-1"}, {"production_date", "2026-11-01"}, {"quantity", 1'000'000}},
-               merchant, next())),
-      "lot");
-  for (int i = 0; i < kShipments; ++i) {
-    w.shipments.push_back(Format("SHP-%05d", i));
-    MustAccept(
-        ledger.Submit(Sign(RecordKind::kShipment,
-                           {{"shipment", w.shipments.back()},
-                            {"lots", Json::array({{{"gtin", gtin}, {"lot", "LOT-1"}, {"quantity", 100}}})},
-                            {"origin_country", "CN"},
-                            {"destination", "Qianhai bonded zone"}},
-                           merchant, next())),
-        w.shipments.back());
-  }
-}
-
-// Custody record number i: carrier (i % kCarriers) hands shipment
-// (i % kShipments) to the next carrier; the note pads the canonical body
-// to `body_bytes` (within the schema's 1..500 characters).
-std::string CustodyRecord(const World& w, uint64_t i, size_t body_bytes, int64_t time, size_t* body_size) {
-  static constexpr const char* kSteps[] = {"departing", "arriving", "loading", "unloading", "transporting"};
-  static constexpr std::string_view kFiller =
-      "Sealed container, temperature log attached, seals intact on handover; ";
-  const size_t c = i % kCarriers;
-  Json body = {{"shipment", w.shipments[i % kShipments]},
-               {"from", w.carrier_ids[c]},
-               {"to", w.carrier_ids[(c + 1) % kCarriers]},
-               {"location", "Yard " + std::to_string(i % 97) + ", Qianhai"},
-               {"biz_step", kSteps[i % std::size(kSteps)]},
-               {"note", ""}};
-  const size_t bare = ledger::CanonicalJson(body).size();
-  const size_t note_len = std::clamp<size_t>(body_bytes > bare ? body_bytes - bare : 1, 1, 500);
-  std::string note = "#" + std::to_string(i) + " ";
-  while (note.size() < note_len) note += kFiller;
-  note.resize(note_len);
-  body["note"] = note;
-  if (body_size != nullptr) *body_size = ledger::CanonicalJson(body).size();
-  char nonce[17];
-  std::snprintf(nonce, sizeof nonce, "%016" PRIx64, i);
-  return ledger::SignRecord(RecordKind::kCustody, body, w.carriers[c], time, nonce).entry;
 }
 
 struct PregenResult {
@@ -595,15 +287,8 @@ int Main(int argc, char** argv) {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
 
   // Working directory.
-  bool own_dir = f.dir.empty();
-  std::string dir = f.dir;
-  if (own_dir) {
-    std::string templ = (std::filesystem::temp_directory_path() / "traceledger-bench-XXXXXX").string();
-    if (::mkdtemp(templ.data()) == nullptr) Die(std::string("mkdtemp: ") + std::strerror(errno));
-    dir = templ;
-  } else {
-    std::filesystem::create_directories(dir);
-  }
+  const WorkDir work(f.dir, "traceledger-bench");
+  const std::string& dir = work.path();
   const std::string ledger_path = dir + "/ledger";
   const std::string records_path = dir + "/records.jsonl";
   std::fprintf(stderr, "ingest_bench: %s records, %zu submitters, batch %zu, body %zu B, %u cores, dir %s\n",
@@ -673,8 +358,9 @@ int Main(int argc, char** argv) {
 
   // d) Ratio.
   const double ratio = ingest_rate / verify_around_ingest;
-  Report("raw verify around ingest", Format("%s/s before, %s/s after", Grouped(verify_before_ingest.per_s).c_str(),
-                                            Grouped(verify_after_ingest.per_s).c_str()));
+  Report("raw verify around ingest",
+         Format("%s/s before, %s/s after", Grouped(verify_before_ingest.per_s).c_str(),
+                Grouped(verify_after_ingest.per_s).c_str()));
   Report("ingest rate / raw verify rate",
          Format("%.3f (%.1f%% of the higher raw verification rate around ingest)", ratio, 100.0 * ratio));
 
@@ -701,18 +387,17 @@ int Main(int argc, char** argv) {
   ledger.reset();
   const VerifyResult verify_after_audit = MeasureRawVerify();
   const double verify_around_audit = std::max(verify_after_ingest.per_s, verify_after_audit.per_s);
-  const double audit_ratio = static_cast<double>(audit_facts.records) / audit_facts.seconds / verify_around_audit;
+  const double audit_ratio =
+      static_cast<double>(audit_facts.records) / audit_facts.seconds / verify_around_audit;
   Report("raw verify after audit", Format("%s/s", Grouped(verify_after_audit.per_s).c_str()));
   Report("audit rate / raw verify rate",
          Format("%.3f with the fact pass, %.3f without (higher raw rate around the audits)", audit_ratio,
                 static_cast<double>(audit_plain.records) / audit_plain.seconds / verify_around_audit));
 
   // Table on stdout, then the summary line.
-  std::printf("\nTraceLedger ingest benchmark: %s records, %zu submitters, batch %zu, body %zu B, %u cores\n",
-              Grouped(static_cast<double>(f.records)).c_str(), f.submitters, f.batch, f.body_bytes, cores);
-  std::printf("%-34s %s\n", "step", "result");
-  std::printf("%-34s %s\n", std::string(34, '-').c_str(), std::string(60, '-').c_str());
-  for (const auto& row : g_rows) std::printf("%-34s %s\n", row.name.c_str(), row.value.c_str());
+  PrintTable(
+      Format("TraceLedger ingest benchmark: %s records, %zu submitters, batch %zu, body %zu B, %u cores",
+             Grouped(static_cast<double>(f.records)).c_str(), f.submitters, f.batch, f.body_bytes, cores));
   Json summary = {{"records", f.records},
                   {"submitters", f.submitters},
                   {"batch", f.batch},
@@ -738,17 +423,7 @@ int Main(int argc, char** argv) {
   std::printf("%s\n", summary.dump().c_str());
   std::fflush(stdout);
 
-  if (!f.keep) {
-    std::error_code ec;
-    if (own_dir) {
-      std::filesystem::remove_all(dir, ec);
-    } else {
-      std::filesystem::remove_all(ledger_path, ec);
-      std::filesystem::remove(records_path, ec);
-    }
-  } else {
-    std::fprintf(stderr, "kept %s\n", dir.c_str());
-  }
+  work.CleanUp(f.keep, {ledger_path, records_path});
   const bool ok = ingest.rejected == 0 && audit_facts.ok && audit_plain.ok;
   return ok ? 0 : 1;
 }
@@ -757,10 +432,5 @@ int Main(int argc, char** argv) {
 }  // namespace traceledger::bench
 
 int main(int argc, char** argv) {
-  try {
-    return traceledger::bench::Main(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "ingest_bench: %s\n", e.what());
-    return 1;
-  }
+  return traceledger::bench::RunBench("ingest_bench", traceledger::bench::Main, argc, argv);
 }

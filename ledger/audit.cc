@@ -41,9 +41,9 @@ struct EntryCheck {
   uint64_t facts = 0;  // index/state entries the record creates
 };
 
-// Signer of the block starting at `first_index` must be an active operator
-// key then; block 0 is sealed by the key its genesis record registers.
-std::string CheckSigner(const StateReader& state, const chain::SignedBlock& block) {
+}  // namespace
+
+std::string CheckBlockSigner(const StateReader& state, const chain::SignedBlock& block) {
   auto key = wallet::PublicKey::Parse(block.header.signer);
   if (!key) return "signer is not a valid public key";
   const std::string key_id = key->KeyId();
@@ -62,6 +62,8 @@ std::string CheckSigner(const StateReader& state, const chain::SignedBlock& bloc
   }
   return {};
 }
+
+namespace {
 
 // The checks that need no other entry: parse, canonical form, author,
 // signature, rules as of `index`, and the facts it must have created.
@@ -169,7 +171,7 @@ class Auditor {
           if (!b.block.VerifySignature()) {
             b.problem = "block signature does not verify";
           } else {
-            b.problem = CheckSigner(state_, b.block);
+            b.problem = CheckBlockSigner(state_, b.block);
           }
           return;
         }

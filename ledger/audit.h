@@ -31,6 +31,8 @@
 
 namespace traceledger::ledger {
 
+class StateReader;  // state.h
+
 struct AuditProgress {
   std::string phase;  // "blocks", "facts", then "tracing" if facts miscount
   uint64_t done = 0;
@@ -56,6 +58,13 @@ struct AuditReport {
   uint64_t records = 0;
   uint64_t facts = 0;
 };
+
+// FORMAT.md §6.3 rule 5: "" when `block`'s signer may seal it, else why
+// not. For height > 0 the signer must be an active operator key as of the
+// block's first index; block 0 must be sealed by the key its entry 0
+// registers (so `state` must then include block 0's facts). Shared by the
+// auditor and the replica (replica.h).
+std::string CheckBlockSigner(const StateReader& state, const chain::SignedBlock& block);
 
 // Returns the report; a store read error is reported as a failed audit at
 // the height being read.

@@ -112,6 +112,7 @@ class Ledger::Committer {
   }
 
   const StoreState& state() const { return state_; }
+  StoreState& state() { return state_; }
 
   // Parses and pre-verifies into `sub`; returns the reject, if any.
   std::optional<Reject> Prepare(std::string_view json, Submission& sub) const {
@@ -400,6 +401,28 @@ LedgerResult<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options,
     }
   }
   return std::unique_ptr<Ledger>(new Ledger(options, std::move(store).value(), std::move(signer)));
+}
+
+LedgerResult<std::unique_ptr<Ledger>> Ledger::OpenMirror(const LedgerOptions& options) {
+  auto store = OpenStore(options, /*create=*/true);
+  if (!store.ok()) return store.error();
+  std::unique_ptr<Ledger> ledger(new Ledger(options, std::move(store).value(), std::nullopt));
+  ledger->mirror_ = true;
+  return ledger;
+}
+
+const StoreState& Ledger::committed_state() const { return committer_->state(); }
+
+LedgerResult<void> Ledger::AppendVerified(const chain::SignedBlock& block,
+                                          std::span<const std::string_view> entries,
+                                          const chain::MerkleFrontier& frontier_after,
+                                          const chain::WriteSet& facts, bool sync) {
+  if (!mirror_)
+    return LedgerError{LedgerErrorCode::kStore, "only a mirror ledger stores blocks it did not seal"};
+  auto written = store_->AppendBlock(block, entries, frontier_after, facts, sync);
+  if (!written.ok()) return StoreFailure(written.error());
+  for (const auto& [key, value] : facts.puts()) committer_->state().Written(key, value);
+  return {};
 }
 
 SubmitResult Ledger::Submit(std::string_view json) { return committer_->Submit(json); }

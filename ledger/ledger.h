@@ -54,7 +54,7 @@ struct LedgerOptions {
   std::string path;
   bool in_memory = false;
   chain::FaultInjector* faults = nullptr;
-  size_t max_block_records = 8192;  // capped at chain::kMaxBlockRecords
+  size_t max_block_records = 8192;    // capped at chain::kMaxBlockRecords
   size_t max_queued_records = 65536;  // submitters wait beyond this
   int64_t max_clock_skew_s = 300;
   // Milliseconds since the Unix epoch; defaults to the system clock.
@@ -78,6 +78,8 @@ struct StoredRecord {
   uint64_t index = 0;
   uint64_t height = 0;
 };
+
+class StoreState;  // ledger/state.h
 
 struct OperatorIdentity {
   std::string party;  // e.g. "operator"
@@ -133,6 +135,30 @@ class Ledger {
   // block headers). REQUIRES: index < tree size.
   [[nodiscard]] LedgerResult<uint64_t> HeightOfIndex(uint64_t index) const;
 
+  // --- Mirrors (verifying replicas, ledger/replica.h) ---
+
+  // Opens a ledger that mirrors another node's: no operator key (every
+  // submission gets kUnavailable), created empty when absent (a new
+  // replica starts without genesis), and written only through
+  // AppendVerified.
+  [[nodiscard]] static LedgerResult<std::unique_ptr<Ledger>> OpenMirror(const LedgerOptions& options);
+  bool is_mirror() const { return mirror_; }
+
+  // Committed state, as the rules read it (with the cache reads use).
+  const StoreState& committed_state() const;
+
+  // Stores a block the caller has verified completely (ledger/replica.h
+  // does: signatures, links, roots, rules) exactly as its primary stored
+  // it: block, entries, the facts its records create (`facts`, the
+  // records' Effects) and the new tip, in one atomic store write; then
+  // makes the facts visible to reads. kStore when the store refuses it
+  // (it does not extend the tip) or the write failed.
+  // REQUIRES: is_mirror(); one caller at a time.
+  [[nodiscard]] LedgerResult<void> AppendVerified(const chain::SignedBlock& block,
+                                                  std::span<const std::string_view> entries,
+                                                  const chain::MerkleFrontier& frontier_after,
+                                                  const chain::WriteSet& facts, bool sync);
+
  private:
   class Committer;
   Ledger(const LedgerOptions& options, std::unique_ptr<chain::Store> store,
@@ -141,6 +167,7 @@ class Ledger {
   LedgerOptions options_;
   std::unique_ptr<chain::Store> store_;
   std::unique_ptr<Committer> committer_;
+  bool mirror_ = false;
 };
 
 }  // namespace traceledger::ledger

@@ -11,6 +11,7 @@
 
 #include "ledger/audit.h"
 #include "tests/ledger/fixture.h"
+#include "tests/temp_dir.h"
 
 namespace traceledger::ledger {
 namespace {
@@ -18,18 +19,7 @@ namespace {
 using testing::Actor;
 using testing::LedgerFixture;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/tl-ledger-test-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using traceledger::testing::TempDir;
 
 class PipelineTest : public LedgerFixture {
  protected:

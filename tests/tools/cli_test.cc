@@ -29,6 +29,7 @@
 #include "ledger/record.h"
 #include "ledger/schema.h"
 #include "tests/tools/subprocess.h"
+#include "tests/temp_dir.h"
 #include "tools/cli_support.h"  // the exit codes (constants only; nothing linked)
 
 extern char** environ;
@@ -47,24 +48,7 @@ RunResult Tracectl(const std::vector<std::string>& args, const Env& env = {}) {
   return RunProgram(TRACELEDGER_TRACECTL, args, env);
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (std::filesystem::temp_directory_path() / "traceledger-cli-XXXXXX").string();
-    if (::mkdtemp(templ.data()) == nullptr) ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using traceledger::testing::TempDir;
 
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);

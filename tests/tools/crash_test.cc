@@ -35,6 +35,7 @@
 #include "chain/hash.h"
 #include "ledger/audit.h"
 #include "ledger/ledger.h"
+#include "tests/temp_dir.h"
 
 extern char** environ;
 
@@ -43,21 +44,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The run's base seed: TRACELEDGER_CRASH_SEED, or fresh from the OS.
-uint64_t BaseSeed() {
-  static const uint64_t seed = [] {
-    uint64_t s = 0;
-    if (const char* env = std::getenv("TRACELEDGER_CRASH_SEED"); env != nullptr && *env != '\0') {
-      s = std::strtoull(env, nullptr, 10);
-    } else {
-      std::random_device rd;
-      s = (uint64_t{rd()} << 32) ^ rd();
-    }
-    std::cout << "[ crash    ] base seed " << s << " (replay with TRACELEDGER_CRASH_SEED=" << s << ")\n";
-    return s;
-  }();
-  return seed;
-}
+uint64_t BaseSeed() { return traceledger::testing::TestSeed(); }
 
 // splitmix64: derives independent per-trial seeds from the base seed.
 uint64_t Mix(uint64_t x) {
@@ -71,32 +58,7 @@ uint64_t TrialSeed(uint64_t suite, uint64_t param, uint64_t trial) {
   return Mix(Mix(Mix(BaseSeed() ^ suite) ^ param) ^ trial);
 }
 
-// A fresh directory under the system temp dir, removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (std::filesystem::temp_directory_path() / "traceledger-crash-XXXXXX").string();
-    if (::mkdtemp(templ.data()) == nullptr) {
-      ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
-    }
-    path_ = templ;
-  }
-  ~TempDir() {
-    const char* keep = std::getenv("TRACELEDGER_KEEP_TEMP");
-    if (keep != nullptr && *keep != '\0' && *keep != '0') {
-      std::cout << "[ crash    ] kept " << path_ << "\n";
-      return;
-    }
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using traceledger::testing::TempDir;
 
 struct ChildRun {
   std::vector<std::string> acked;  // complete ack lines, in arrival order
