@@ -230,8 +230,8 @@ class Ledger::Committer {
   static void AbortGroup(std::vector<SubmitResult>& results, size_t failed, const Reject& reject,
                          HasOwn has_own) {
     const std::string why = "not committed: record " + std::to_string(failed + 1) + " of " +
-                            std::to_string(results.size()) +
-                            " in this atomic submission was rejected (" + reject.ToString() + ")";
+                            std::to_string(results.size()) + " in this atomic submission was rejected (" +
+                            reject.ToString() + ")";
     for (size_t k = 0; k < results.size(); ++k) {
       if (k == failed) {
         results[k] = reject;
@@ -718,13 +718,15 @@ LedgerResult<std::shared_ptr<const StoredRecord>> Ledger::GetIssuancePart(uint64
   return part;
 }
 
-LedgerResult<std::optional<IssuedCode>> Ledger::GetCode(std::string_view gtin, std::string_view serial) const {
+LedgerResult<std::optional<IssuedCode>> Ledger::GetCode(std::string_view gtin,
+                                                        std::string_view serial) const {
   const std::string key = keys::CodeIssued(gtin, serial);
   auto raw = store_->Get(key);
   if (!raw.ok()) return StoreFailure(raw.error());
   if (!raw->has_value()) return std::optional<IssuedCode>();
   auto fact = DecodeFact(**raw);
-  if (!fact) return LedgerError{LedgerErrorCode::kCorrupt, "code index entry " + PrintableKey(key) + " is damaged"};
+  if (!fact)
+    return LedgerError{LedgerErrorCode::kCorrupt, "code index entry " + PrintableKey(key) + " is damaged"};
   auto part = GetIssuancePart(fact->seq);
   if (!part.ok()) return part.error();
   const Record& r = (*part)->record;
@@ -736,8 +738,9 @@ LedgerResult<std::optional<IssuedCode>> Ledger::GetCode(std::string_view gtin, s
       }
     }
   }
-  return LedgerError{LedgerErrorCode::kCorrupt, "code index entry " + PrintableKey(key) + " points at entry " +
-                                                    std::to_string(fact->seq) + ", which does not issue it"};
+  return LedgerError{LedgerErrorCode::kCorrupt, "code index entry " + PrintableKey(key) +
+                                                    " points at entry " + std::to_string(fact->seq) +
+                                                    ", which does not issue it"};
 }
 
 LedgerResult<CodeStatus> Ledger::GetCodeStatus(std::string_view gtin, std::string_view serial) const {
@@ -750,7 +753,8 @@ LedgerResult<CodeStatus> Ledger::GetCodeStatus(std::string_view gtin, std::strin
 
   auto revoked = LookupFact(*this, keys::CodeRevoked(gtin, serial), "code revocation",
                             [&](const Record& r, const Fact&) {
-                              if (r.kind != RecordKind::kCodeRevocation || r.Str("gtin") != gtin) return false;
+                              if (r.kind != RecordKind::kCodeRevocation || r.Str("gtin") != gtin)
+                                return false;
                               for (const auto& s : r.body.at("serials")) {
                                 if (s.get_ref<const std::string&>() == serial) return true;
                               }
@@ -759,9 +763,10 @@ LedgerResult<CodeStatus> Ledger::GetCodeStatus(std::string_view gtin, std::strin
   if (!revoked.ok()) return revoked.error();
   if (revoked->has_value()) status.revoked = (*revoked)->index;
 
-  auto recalled = LookupFact(*this, keys::LotRecalled(gtin, lot), "lot recall", [&](const Record& r, const Fact&) {
-    return r.kind == RecordKind::kLotRecall && r.Str("gtin") == gtin && r.Str("lot") == lot;
-  });
+  auto recalled =
+      LookupFact(*this, keys::LotRecalled(gtin, lot), "lot recall", [&](const Record& r, const Fact&) {
+        return r.kind == RecordKind::kLotRecall && r.Str("gtin") == gtin && r.Str("lot") == lot;
+      });
   if (!recalled.ok()) return recalled.error();
   if (recalled->has_value()) status.lot_recalled = (*recalled)->index;
 
@@ -775,7 +780,8 @@ LedgerResult<CodeStatus> Ledger::GetCodeStatus(std::string_view gtin, std::strin
     return false;
   });
   if (!scan.ok()) return StoreFailure(scan.error());
-  if (bad_key) return LedgerError{LedgerErrorCode::kCorrupt, "failed-inspection index of lot " + lot + " is damaged"};
+  if (bad_key)
+    return LedgerError{LedgerErrorCode::kCorrupt, "failed-inspection index of lot " + lot + " is damaged"};
   if (first_failure) {
     auto stored = GetByIndex(*first_failure);
     if (!stored.ok()) return stored.error();
@@ -783,8 +789,8 @@ LedgerResult<CodeStatus> Ledger::GetCodeStatus(std::string_view gtin, std::strin
                          (*stored)->record.Str("gtin") == gtin && (*stored)->record.Str("lot") == lot &&
                          (*stored)->record.Str("result") == "non_conformant";
     if (!matches) {
-      return LedgerError{LedgerErrorCode::kCorrupt, "failed-inspection index of lot " + lot + " lists entry " +
-                                                        std::to_string(*first_failure) +
+      return LedgerError{LedgerErrorCode::kCorrupt, "failed-inspection index of lot " + lot +
+                                                        " lists entry " + std::to_string(*first_failure) +
                                                         ", which is no failed inspection of it"};
     }
     status.failed_inspection = first_failure;
@@ -792,7 +798,8 @@ LedgerResult<CodeStatus> Ledger::GetCodeStatus(std::string_view gtin, std::strin
   return status;
 }
 
-LedgerResult<std::vector<StoredRecord>> Ledger::GetCodeBatch(std::string_view gtin, std::string_view batch) const {
+LedgerResult<std::vector<StoredRecord>> Ledger::GetCodeBatch(std::string_view gtin,
+                                                             std::string_view batch) const {
   const std::string prefix = keys::CodePartPrefix(gtin, batch);
   // Part keys end in <parts 4 BE><part 4 BE>; collect the indices by part.
   std::vector<std::pair<uint32_t, uint64_t>> parts;
@@ -803,11 +810,14 @@ LedgerResult<std::vector<StoredRecord>> Ledger::GetCodeBatch(std::string_view gt
       bad = true;
       return false;
     }
-    parts.emplace_back(GetBigEndian32(reinterpret_cast<const uint8_t*>(key.data() + key.size() - 4)), fact->seq);
+    parts.emplace_back(GetBigEndian32(reinterpret_cast<const uint8_t*>(key.data() + key.size() - 4)),
+                       fact->seq);
     return true;
   });
   if (!scan.ok()) return StoreFailure(scan.error());
-  if (bad) return LedgerError{LedgerErrorCode::kCorrupt, "part index of batch " + std::string(batch) + " is damaged"};
+  if (bad)
+    return LedgerError{LedgerErrorCode::kCorrupt,
+                       "part index of batch " + std::string(batch) + " is damaged"};
   std::sort(parts.begin(), parts.end());
   std::vector<StoredRecord> out;
   for (const auto& [part, seq] : parts) {
@@ -817,8 +827,9 @@ LedgerResult<std::vector<StoredRecord>> Ledger::GetCodeBatch(std::string_view gt
                          (*stored)->record.Str("gtin") == gtin && (*stored)->record.Str("batch") == batch &&
                          (*stored)->record.body.at("part").get<int64_t>() == part;
     if (!matches) {
-      return LedgerError{LedgerErrorCode::kCorrupt, "part index of batch " + std::string(batch) + " lists entry " +
-                                                        std::to_string(seq) + ", which is not that part"};
+      return LedgerError{LedgerErrorCode::kCorrupt, "part index of batch " + std::string(batch) +
+                                                        " lists entry " + std::to_string(seq) +
+                                                        ", which is not that part"};
     }
     out.push_back(std::move(**stored));
   }
@@ -838,14 +849,16 @@ LedgerResult<std::optional<KeyInfo>> Ledger::GetKey(std::string_view key_id) con
                .party = std::string(r.Str("party")),
                .key = *wallet::PublicKey::FromHex(r.Str("public_key")),
                .registered = (*registered)->index};
-  auto retired = LookupFact(*this, keys::KeyRetired(key_id), "key retirement", [&](const Record& rec, const Fact&) {
-    return rec.kind == RecordKind::kKeyRotation && rec.Str("retire_key_id") == key_id;
-  });
+  auto retired =
+      LookupFact(*this, keys::KeyRetired(key_id), "key retirement", [&](const Record& rec, const Fact&) {
+        return rec.kind == RecordKind::kKeyRotation && rec.Str("retire_key_id") == key_id;
+      });
   if (!retired.ok()) return retired.error();
   if (retired->has_value()) info.retired = (*retired)->index;
-  auto revoked = LookupFact(*this, keys::KeyRevoked(key_id), "key revocation", [&](const Record& rec, const Fact&) {
-    return rec.kind == RecordKind::kKeyRevocation && rec.Str("key_id") == key_id;
-  });
+  auto revoked =
+      LookupFact(*this, keys::KeyRevoked(key_id), "key revocation", [&](const Record& rec, const Fact&) {
+        return rec.kind == RecordKind::kKeyRevocation && rec.Str("key_id") == key_id;
+      });
   if (!revoked.ok()) return revoked.error();
   if (revoked->has_value()) info.revoked = (*revoked)->index;
   return std::optional<KeyInfo>(std::move(info));

@@ -55,7 +55,7 @@ struct LedgerOptions {
   std::string path;
   bool in_memory = false;
   chain::FaultInjector* faults = nullptr;
-  size_t max_block_records = 8192;  // capped at chain::kMaxBlockRecords
+  size_t max_block_records = 8192;    // capped at chain::kMaxBlockRecords
   size_t max_queued_records = 65536;  // submitters wait beyond this
   int64_t max_clock_skew_s = 300;
   // Milliseconds since the Unix epoch; defaults to the system clock.
@@ -103,9 +103,9 @@ struct KeyInfo {
   std::string key_id;
   std::string party;
   wallet::PublicKey key;
-  uint64_t registered = 0;           // index of the party / key_rotation record
-  std::optional<uint64_t> retired;   // key_rotation that retired it
-  std::optional<uint64_t> revoked;   // key_revocation
+  uint64_t registered = 0;          // index of the party / key_rotation record
+  std::optional<uint64_t> retired;  // key_rotation that retired it
+  std::optional<uint64_t> revoked;  // key_revocation
 };
 
 struct OperatorIdentity {
