@@ -76,7 +76,8 @@ class VerifyTest : public ledger::testing::LedgerFixture {
 
   static void ExpectVerdict(const VerifyResult& r, Verdict verdict, Reason reason) {
     EXPECT_EQ(VerdictName(r.verdict), VerdictName(verdict)) << r.text << "\n" << r.message;
-    EXPECT_EQ(r.ReasonName(), VerifyResult{.reason = reason}.ReasonName()) << r.text << "\n" << r.message;
+    EXPECT_EQ(static_cast<int>(r.reason), static_cast<int>(reason))
+        << r.ReasonName() << ": " << r.text << "\n" << r.message;
   }
 
   // A code for (gtin, lot, serial) signed by `key`, as text.
