@@ -145,10 +145,18 @@ std::optional<IssueError> CheckRequest(const ledger::Ledger& ledger, const Issue
   // Cheap checks before minutes of signing; the ledger's rules decide.
   auto lot = ledger.GetLot(r.gtin, r.lot);
   if (!lot.ok()) return IssueError{IssueErrorCode::kLedger, lot.error().message, {}};
-  if (!lot->has_value()) return Invalid("lot: no lot \"" + r.lot + "\" of GTIN " + r.gtin + " is registered");
+  if (!lot->has_value()) {
+    std::string message = "no lot \"" + r.lot + "\" of GTIN " + r.gtin + " is registered";
+    return IssueError{IssueErrorCode::kRejected, "lot: " + message,
+                      ledger::Reject{ledger::RejectCode::kUnknownReference, "body.lot", message}};
+  }
   auto batch = ledger.GetCodeBatch(r.gtin, r.batch);
   if (!batch.ok()) return IssueError{IssueErrorCode::kLedger, batch.error().message, {}};
-  if (!batch->empty()) return Invalid("batch: \"" + r.batch + "\" was already issued for GTIN " + r.gtin);
+  if (!batch->empty()) {
+    std::string message = "batch \"" + r.batch + "\" was already issued for GTIN " + r.gtin;
+    return IssueError{IssueErrorCode::kRejected, "batch: " + message,
+                      ledger::Reject{ledger::RejectCode::kDuplicate, "body.batch", message}};
+  }
   return std::nullopt;
 }
 

@@ -63,7 +63,7 @@ struct IssueOptions {
 enum class IssueErrorCode {
   kInvalid,      // a bad request (message names the field)
   kExists,       // the manifest files already exist
-  kRejected,     // the ledger rejected the batch (reject is set)
+  kRejected,     // the ledger rejected the batch, or would: unknown lot, batch id used (reject is set)
   kUnavailable,  // the ledger could not commit; the outcome is settled by RecoverPending
   kIo,           // reading or writing files failed
   kLedger,       // a ledger read failed

@@ -80,8 +80,10 @@ VerifyResult VerifyCode(std::string_view text, const IssuerLookup& issuers, cons
   auto found = issuers.FindKey(code.key_id);
   if (!found.ok()) return Conclude(r, Verdict::kError, Reason::kLookupFailed, "key lookup: " + found.error());
   if (!found->has_value()) {
-    return Conclude(r, Verdict::kForged, Reason::kUnknownKey,
-                    "key " + code.key_id + " is not a registered key");
+    return Conclude(
+        r, Verdict::kForged, Reason::kUnknownKey,
+        "key " + code.key_id +
+            (issuers.KnowsOwners() ? " is not a registered key" : " is not one of the given issuer keys"));
   }
   const IssuerKey& issuer = **found;
   r.issuer = issuer.party;

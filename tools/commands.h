@@ -25,6 +25,9 @@ struct CommandContext {
   std::function<int()>& action;
 };
 
+// `codes issue`, `codes show` and `verify` (tools/cmd_codes.cc).
+void AddCodesCommands(CLI::App& app, CommandContext context);
+
 }  // namespace traceledger::tools
 
 #endif  // TRACELEDGER_TOOLS_COMMANDS_H_

@@ -628,6 +628,8 @@ int Main(int argc, char** argv) {
   audit->add_option("--threads", threads, "verification threads (default: one per core)");
   audit->callback([&] { action = [&] { return RunAudit(g, no_facts, threads); }; });
 
+  AddCodesCommands(app, CommandContext{g, action});
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

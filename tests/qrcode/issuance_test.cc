@@ -189,7 +189,7 @@ TEST_F(IssuanceTest, BadRequestsAndRefusalsLeaveNothing) {
   expect_error(r, IssueErrorCode::kInvalid, "gtin");
   r = Request("B1", 10);
   r.lot = "L404";
-  expect_error(r, IssueErrorCode::kInvalid, "no lot");
+  expect_error(r, IssueErrorCode::kRejected, "no lot");
   expect_error(Request("../B1", 10), IssueErrorCode::kInvalid, "batch");
   expect_error(Request(".B1", 10), IssueErrorCode::kInvalid, "batch");
   expect_error(Request("B1", 0), IssueErrorCode::kInvalid, "count");
@@ -204,7 +204,7 @@ TEST_F(IssuanceTest, BadRequestsAndRefusalsLeaveNothing) {
 
   ASSERT_TRUE(IssueCodes(*ledger_, acme_.key, Request("B1", 5)).ok());
   auto files = Files(dir_.path());
-  expect_error(Request("B1", 5), IssueErrorCode::kInvalid, "already issued");
+  expect_error(Request("B1", 5), IssueErrorCode::kRejected, "already issued");
   // Someone else's file where the manifest would go.
   std::ofstream(dir_.path() + "/" + kGtinA + "-B9.csv") << "mine\n";
   expect_error(Request("B9", 5), IssueErrorCode::kExists, "already exists");
