@@ -38,7 +38,7 @@ class Overlay : public StateReader {
  public:
   explicit Overlay(const StoreState& base) : base_(base) {}
   std::optional<std::string> Get(std::string_view key) const override {
-    auto it = pending_.find(std::string(key));
+    auto it = pending_.find(key);  // heterogeneous: no string is built per lookup
     if (it != pending_.end()) return it->second;
     return base_.Get(key);
   }
@@ -48,8 +48,12 @@ class Overlay : public StateReader {
   void Erase(const std::string& key) { pending_.erase(key); }
 
  private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
   const StoreState& base_;
-  std::unordered_map<std::string, std::string> pending_;
+  std::unordered_map<std::string, std::string, Hash, std::equal_to<>> pending_;
 };
 
 }  // namespace

@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <unordered_set>
 
@@ -202,7 +204,34 @@ Batch GenerateSerials(const IssueRequest& r) {
   return b;
 }
 
+// One code's manifest lines. Every field has a fixed length within a batch
+// (GTIN, lot, 16-character serial, key id, 86-character signature, PIN),
+// so all lines of a batch have the same length.
+struct LineMaker {
+  const IssueRequest& r;
+  std::string lot_csv = CsvField(r.lot);
+  std::string lot_json = JsonString(r.lot);
+
+  void Make(const Code& code, const std::string* pin, std::string& csv, std::string& json) const {
+    const std::string uri = FormatCode(code);
+    csv.clear();
+    csv.append(uri).append(",").append(r.gtin).append(",").append(lot_csv).append(",").append(code.serial);
+    json.clear();
+    json.append("{\"uri\":\"").append(uri).append("\",\"gtin\":\"").append(r.gtin).append("\"");
+    json.append(",\"lot\":").append(lot_json).append(",\"serial\":\"").append(code.serial).append("\"");
+    if (pin != nullptr) {
+      const std::string grouped = GroupPin(*pin);
+      csv.append(",").append(grouped);
+      json.append(",\"pin\":\"").append(grouped).append("\"");
+    }
+    csv += '\n';
+    json.append("}\n");
+  }
+};
+
 // Signs every code on the pool and writes the manifest's temporary files.
+// Chunks are pipelined: while the pool signs chunk k+1, another thread
+// writes chunk k, each worker having put its lines at their fixed offsets.
 std::optional<IssueError> SignAndWriteManifest(const IssueRequest& r, const wallet::SecretKey& key, Batch& b,
                                                const Paths& paths, ThreadPool& pool,
                                                const IssueOptions& options) {
@@ -211,44 +240,57 @@ std::optional<IssueError> SignAndWriteManifest(const IssueRequest& r, const wall
   if (auto e = jsonl.Open(paths.Temp(".jsonl"))) return Io(*e);
   const std::string header = r.pins ? "uri,gtin,lot,serial,pin\n" : "uri,gtin,lot,serial\n";
   if (auto e = csv.Write(header)) return Io(*e);
-  const std::string lot_csv = CsvField(r.lot);
-  const std::string lot_json = JsonString(r.lot);
-  const std::string gtin_json = "\"" + r.gtin + "\"";
+  const LineMaker maker{r};
+  size_t csv_len = 0, json_len = 0;
+  {
+    Code probe{.resolver = r.resolver, .gtin = r.gtin, .lot = r.lot, .serial = b.serials[0]};
+    probe.key_id = key.Public().KeyId();
+    std::string c, j;
+    maker.Make(probe, r.pins ? &b.pins[0] : nullptr, c, j);
+    csv_len = c.size();
+    json_len = j.size();
+  }
 
-  std::vector<std::string> csv_lines(kChunkCodes), json_lines(kChunkCodes);
+  struct Buffers {
+    std::string csv, json;
+  };
+  Buffers buffers[2];
   std::vector<std::array<uint8_t, 32>> aux(kChunkCodes);
-  for (uint64_t start = 0; start < r.count; start += kChunkCodes) {
+  std::atomic<bool> odd_line{false};
+  std::future<std::optional<std::string>> writing;  // destroyed (joined) before the buffers
+  uint64_t chunk = 0;
+  for (uint64_t start = 0; start < r.count; start += kChunkCodes, ++chunk) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunkCodes, r.count - start));
+    Buffers& buf = buffers[chunk % 2];
+    buf.csv.resize(n * csv_len);
+    buf.json.resize(n * json_len);
     wallet::RandomBytes(std::span<uint8_t>(aux[0].data(), n * 32));
     pool.ParallelFor(n, [&](size_t k) {
+      thread_local std::string c, j;
       const size_t i = static_cast<size_t>(start) + k;
       Code code{.resolver = r.resolver, .gtin = r.gtin, .lot = r.lot, .serial = b.serials[i]};
       SignCode(code, key, &aux[k]);
-      const std::string uri = FormatCode(code);
-      std::string& c = csv_lines[k];
-      c.clear();
-      c.append(uri).append(",").append(r.gtin).append(",").append(lot_csv).append(",").append(code.serial);
-      std::string& j = json_lines[k];
-      j.clear();
-      j.append("{\"uri\":\"").append(uri).append("\",\"gtin\":").append(gtin_json);
-      j.append(",\"lot\":").append(lot_json).append(",\"serial\":\"").append(code.serial).append("\"");
-      if (r.pins) {
-        const std::string grouped = GroupPin(b.pins[i]);
-        c.append(",").append(grouped);
-        j.append(",\"pin\":\"").append(grouped).append("\"");
-        b.pin_hashes[i] = PinHash(b.salt, r.gtin, code.serial, b.pins[i]);
+      maker.Make(code, r.pins ? &b.pins[i] : nullptr, c, j);
+      if (r.pins) b.pin_hashes[i] = PinHash(b.salt, r.gtin, code.serial, b.pins[i]);
+      if (c.size() != csv_len || j.size() != json_len) {
+        odd_line = true;
+        return;
       }
-      c += '\n';
-      j.append("}\n");
+      std::copy(c.begin(), c.end(), buf.csv.begin() + static_cast<std::ptrdiff_t>(k * csv_len));
+      std::copy(j.begin(), j.end(), buf.json.begin() + static_cast<std::ptrdiff_t>(k * json_len));
     });
-    std::string csv_chunk, json_chunk;
-    for (size_t k = 0; k < n; ++k) {
-      csv_chunk += csv_lines[k];
-      json_chunk += json_lines[k];
+    if (odd_line) return Io("internal: manifest lines of one batch differ in length");
+    if (writing.valid()) {
+      if (auto e = writing.get()) return Io(*e);
     }
-    if (auto e = csv.Write(csv_chunk)) return Io(*e);
-    if (auto e = jsonl.Write(json_chunk)) return Io(*e);
+    writing = std::async(std::launch::async, [&csv, &jsonl, &buf]() -> std::optional<std::string> {
+      if (auto e = csv.Write(buf.csv)) return e;
+      return jsonl.Write(buf.json);
+    });
     if (options.progress) options.progress(IssueProgress{"signing", start + n, r.count});
+  }
+  if (writing.valid()) {
+    if (auto e = writing.get()) return Io(*e);
   }
   if (auto e = csv.SyncAndClose()) return Io(*e);
   if (auto e = jsonl.SyncAndClose()) return Io(*e);
