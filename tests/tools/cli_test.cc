@@ -6,21 +6,9 @@
 //
 // Keys use the default scrypt cost (~0.1 s per load), so the tests keep the
 // number of key-loading invocations small; --help runs load no key.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <chrono>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <map>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -28,159 +16,13 @@
 #include "ledger/canonical_json.h"
 #include "ledger/record.h"
 #include "ledger/schema.h"
-#include "tools/cli_support.h"  // the exit codes (constants only; nothing linked)
-
-extern char** environ;
+#include "tests/tools/tracectl_harness.h"
 
 namespace traceledger::tools {
 namespace {
 
 using ledger::Json;
-
-// Two different passphrases, so a test notices when the wrong one is used.
-constexpr const char* kOperatorPass = "operator passphrase 1";
-constexpr const char* kAuthorPass = "author passphrase 2";
-
-struct RunResult {
-  int exit_code = -1;  // -1: killed by a signal (see signal)
-  int signal = 0;
-  std::string out;
-  std::string err;
-
-  // For failure messages.
-  std::string Describe() const {
-    std::string s =
-        signal != 0 ? "killed by signal " + std::to_string(signal) : "exit " + std::to_string(exit_code);
-    return s + "\n--- stdout ---\n" + out + "--- stderr ---\n" + err;
-  }
-};
-
-using Env = std::map<std::string, std::string>;
-
-// Runs tracectl with `args`. The child sees the parent's environment minus
-// every TRACELEDGER_* variable, plus `env`; stdin is /dev/null. Killed
-// after 60 s.
-RunResult Tracectl(const std::vector<std::string>& args, const Env& env = {}) {
-  RunResult result;
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (std::strncmp(*e, "TRACELEDGER_", 12) != 0) env_strings.emplace_back(*e);
-  }
-  for (const auto& [k, v] : env) env_strings.push_back(std::string(k).append("=").append(v));
-  std::vector<char*> envp;
-  envp.reserve(env_strings.size() + 1);
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::string program = TRACELEDGER_TRACECTL;
-  std::vector<std::string> argv_strings = {program};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  argv.reserve(argv_strings.size() + 1);
-  for (auto& s : argv_strings) argv.push_back(s.data());
-  argv.push_back(nullptr);
-
-  int out_pipe[2], err_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
-    ADD_FAILURE() << "pipe2: " << std::strerror(errno);
-    return result;
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
-  pid_t pid = 0;
-  int spawned = ::posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(out_pipe[1]);
-  ::close(err_pipe[1]);
-  if (spawned != 0) {
-    ::close(out_pipe[0]);
-    ::close(err_pipe[0]);
-    ADD_FAILURE() << "posix_spawn " << program << ": " << std::strerror(spawned);
-    return result;
-  }
-
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  pollfd fds[2] = {{.fd = out_pipe[0], .events = POLLIN, .revents = 0},
-                   {.fd = err_pipe[0], .events = POLLIN, .revents = 0}};
-  std::string* sinks[2] = {&result.out, &result.err};
-  int open_fds = 2;
-  while (open_fds > 0) {
-    auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(give_up - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      ::kill(pid, SIGKILL);
-      ADD_FAILURE() << "tracectl did not finish within 60 s";
-      break;
-    }
-    if (::poll(fds, 2, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      char buf[8192];
-      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) {
-        sinks[i]->append(buf, static_cast<size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        ::close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  for (auto& f : fds) {
-    if (f.fd >= 0) ::close(f.fd);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
-  return result;
-}
-
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (std::filesystem::temp_directory_path() / "traceledger-cli-XXXXXX").string();
-    if (::mkdtemp(templ.data()) == nullptr) ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  ASSERT_TRUE(out.good()) << "cannot write " << path;
-}
-
-Json ParseJsonOrFail(const std::string& text) {
-  auto parsed = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  EXPECT_FALSE(parsed.is_discarded()) << "not JSON:\n" << text;
-  return parsed;
-}
-
-// "accepted <kind> <id> (index N, block H)" → id; fails the test otherwise.
-std::string AcceptedId(const RunResult& r, const std::string& kind) {
-  static const std::regex kLine(R"(accepted ([a-z_]+) ([0-9a-f]{64}) \(index \d+, block \d+\)\n)");
-  std::smatch m;
-  if (!std::regex_match(r.out, m, kLine)) {
-    ADD_FAILURE() << "expected one \"accepted " << kind << " ...\" line:\n" << r.Describe();
-    return {};
-  }
-  EXPECT_EQ(m[1].str(), kind);
-  return m[2].str();
-}
+using namespace harness;  // NOLINT: the harness is this file's vocabulary
 
 // The kinds listed by `history`, in order (third column after index and
 // "block N").
@@ -195,53 +37,6 @@ std::vector<std::string> HistoryKinds(const std::string& out) {
   }
   return kinds;
 }
-
-// A ledger in a temp dir, driven through tracectl. Env holds both
-// passphrases: TRACELEDGER_OPERATOR_PASSPHRASE for the operator key that
-// seals blocks, TRACELEDGER_PASSPHRASE for the author key that signs.
-class CliTest : public ::testing::Test {
- protected:
-  std::string Data() const { return dir_ / "data"; }
-  std::string OperatorKey() const { return dir_ / "data/operator.key"; }
-
-  Env AuthorEnv() const {
-    return {{"TRACELEDGER_OPERATOR_PASSPHRASE", kOperatorPass}, {"TRACELEDGER_PASSPHRASE", kAuthorPass}};
-  }
-
-  RunResult Run(std::vector<std::string> args, const Env& env) {
-    args.insert(args.begin(), {"-d", Data()});
-    return Tracectl(args, env);
-  }
-
-  void Init() {
-    RunResult r = Run({"init"}, AuthorEnv());
-    ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
-    EXPECT_NE(r.out.find("created ledger"), std::string::npos) << r.out;
-    ASSERT_TRUE(std::filesystem::exists(OperatorKey()));
-  }
-
-  // keygen -o <dir>/<name>.key under the author passphrase.
-  std::string Keygen(const std::string& name) {
-    std::string file = dir_ / (name + ".key");
-    RunResult r = Tracectl({"keygen", "-o", file}, AuthorEnv());
-    EXPECT_EQ(r.exit_code, kExitOk) << r.Describe();
-    EXPECT_NE(r.out.find("key id"), std::string::npos) << r.out;
-    return file;
-  }
-
-  // The author key is the operator's own keystore, so it is unlocked with
-  // TRACELEDGER_OPERATOR_PASSPHRASE, not the author variable (which holds
-  // another passphrase here).
-  std::string Register(const std::string& party, const std::string& role, const std::string& key_file) {
-    RunResult r = Run({"register", "--key", OperatorKey(), "--party", party, "--name", party + " Ltd",
-                       "--roles", role, "--public-key-from", key_file},
-                      AuthorEnv());
-    EXPECT_EQ(r.exit_code, kExitOk) << r.Describe();
-    return AcceptedId(r, "party");
-  }
-
-  TempDir dir_;
-};
 
 TEST_F(CliTest, EndToEnd) {
   ASSERT_NO_FATAL_FAILURE(Init());
@@ -493,6 +288,10 @@ TEST(CliUsageTest, HelpOnEveryCommand) {
       {"history", "lot"},
       {"history", "shipment"},
       {"audit"},
+      {"codes"},
+      {"codes", "issue"},
+      {"codes", "show"},
+      {"verify"},
   };
   for (const auto& schema : ledger::AllSchemas()) commands.push_back({"append", std::string(schema.name)});
   for (const auto& command : commands) {
