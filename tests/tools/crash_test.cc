@@ -5,11 +5,11 @@
 //     index facts), and
 //   - no block is partial: the tip's tree size is the sum of the blocks'
 //     record counts and no entry lies beyond it.
-// The same holds for the anti-counterfeit scan store (scan_child.cc): every
-// acknowledged scan survives SIGKILL.
 // Fresh directories test kills at every stage, including ledger creation;
 // sequences on one directory test that a restarted writer continues a
-// ledger left by a killed one.
+// ledger left by a killed one. The anti-counterfeit scan store
+// (tests/tools/scan_child.cc) is held to the same promise: every
+// acknowledged scan survives SIGKILL.
 //
 // The kill times come from a seeded RNG. The base seed is printed; set
 // TRACELEDGER_CRASH_SEED to replay a run. TRACELEDGER_KEEP_TEMP=1 keeps the
