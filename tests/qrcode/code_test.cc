@@ -201,6 +201,28 @@ TEST(CodeParseTest, MessagesNameThePartAtFault) {
   EXPECT_NE(parsed.error().message.find("lot"), std::string::npos) << parsed.error().message;
 }
 
+// The worked example of docs/FORMAT.md §11.7: secret key 3 (BIP-340 test
+// vector 0) and all-zero auxiliary randomness make the signature, and so
+// the whole text, reproducible.
+TEST(CodeFormatTest, WorkedExampleOfFormatMd) {
+  std::array<uint8_t, 32> secret{};
+  secret[31] = 3;
+  wallet::SecretKey key = *wallet::SecretKey::FromBytes(secret);
+  Code code{
+      .resolver = "id.traceledger.example", .gtin = kGtin, .lot = "L2026/11A", .serial = "K3M8Q2X7W9R4T6Y1"};
+  EXPECT_EQ(HexEncode(CodeDigest(code.gtin, code.lot, code.serial)),
+            "6a730d61ee3a4fa3e625ef737699ceb9b84c1b40ca6627edc28e5eb0096264b7");
+  const std::array<uint8_t, 32> zero{};
+  SignCode(code, key, &zero);
+  EXPECT_EQ(FormatCode(code),
+            "https://id.traceledger.example/01/09501101530003/10/L2026%2F11A/21/K3M8Q2X7W9R4T6Y1"
+            "?91=895f0839a4e714f1&92=r_nhfPHnoFtrCDnm5cJ-EDjWpF_Vcg0oDzSc1HmOk9-"
+            "iIq38z2S5ChKoLph4I1zbmyfV5xbX0oHi6FiAtITxpQ");
+  std::array<uint8_t, 16> salt;
+  for (size_t i = 0; i < salt.size(); ++i) salt[i] = static_cast<uint8_t>(i);
+  EXPECT_EQ(HexEncode(PinHash(salt, kGtin, code.serial, "K7QM3XRT9HVA")), "f0aca2764b2ca98a7507ac00ddf8d07b");
+}
+
 TEST(CodeSignatureTest, DigestIsTheDocumentedTaggedHash) {
   // gtin(14) || len(lot) || lot || len(serial) || serial, tag "TraceLedger/code".
   std::string msg = std::string(kGtin) + '\x03' + "L/1" + '\x05' + "S0001";
