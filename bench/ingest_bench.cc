@@ -48,6 +48,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "chain/hash.h"
 #include "ledger/audit.h"
 #include "ledger/canonical_json.h"
@@ -77,11 +78,6 @@ struct Flags {
   bool keep = false;
 };
 
-[[noreturn]] void Die(const std::string& message) {
-  std::fprintf(stderr, "ingest_bench: %s\n", message.c_str());
-  std::exit(1);
-}
-
 void Usage() {
   std::fprintf(stderr,
                "usage: ingest_bench [--records N] [--submitters T] [--batch B] [--body-bytes S]\n"
@@ -92,15 +88,6 @@ void Usage() {
                "  --body-bytes S  canonical body size of each record (default 300)\n"
                "  --dir PATH      working directory (default: a fresh temp dir)\n"
                "  --keep          keep the ledger and the records file\n");
-}
-
-uint64_t ParseCount(const std::string& flag, const char* text) {
-  char* end = nullptr;
-  errno = 0;
-  unsigned long long v = std::strtoull(text, &end, 10);
-  if (end == text || *end != '\0' || errno != 0 || v == 0)
-    Die(flag + " needs a positive integer, got \"" + text + "\"");
-  return v;
 }
 
 Flags ParseFlags(int argc, char** argv) {
@@ -133,8 +120,6 @@ Flags ParseFlags(int argc, char** argv) {
   }
   return f;
 }
-
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 int64_t NowS() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -673,8 +658,9 @@ int Main(int argc, char** argv) {
 
   // d) Ratio.
   const double ratio = ingest_rate / verify_around_ingest;
-  Report("raw verify around ingest", Format("%s/s before, %s/s after", Grouped(verify_before_ingest.per_s).c_str(),
-                                            Grouped(verify_after_ingest.per_s).c_str()));
+  Report("raw verify around ingest",
+         Format("%s/s before, %s/s after", Grouped(verify_before_ingest.per_s).c_str(),
+                Grouped(verify_after_ingest.per_s).c_str()));
   Report("ingest rate / raw verify rate",
          Format("%.3f (%.1f%% of the higher raw verification rate around ingest)", ratio, 100.0 * ratio));
 
@@ -701,7 +687,8 @@ int Main(int argc, char** argv) {
   ledger.reset();
   const VerifyResult verify_after_audit = MeasureRawVerify();
   const double verify_around_audit = std::max(verify_after_ingest.per_s, verify_after_audit.per_s);
-  const double audit_ratio = static_cast<double>(audit_facts.records) / audit_facts.seconds / verify_around_audit;
+  const double audit_ratio =
+      static_cast<double>(audit_facts.records) / audit_facts.seconds / verify_around_audit;
   Report("raw verify after audit", Format("%s/s", Grouped(verify_after_audit.per_s).c_str()));
   Report("audit rate / raw verify rate",
          Format("%.3f with the fact pass, %.3f without (higher raw rate around the audits)", audit_ratio,
@@ -757,6 +744,7 @@ int Main(int argc, char** argv) {
 }  // namespace traceledger::bench
 
 int main(int argc, char** argv) {
+  traceledger::bench::ProgramName() = "ingest_bench";
   try {
     return traceledger::bench::Main(argc, argv);
   } catch (const std::exception& e) {

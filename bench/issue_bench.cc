@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "ledger/canonical_json.h"
 #include "ledger/ledger.h"
 #include "ledger/record.h"
@@ -58,11 +59,6 @@ struct Flags {
   bool keep = false;
 };
 
-[[noreturn]] void Die(const std::string& message) {
-  std::fprintf(stderr, "issue_bench: %s\n", message.c_str());
-  std::exit(1);
-}
-
 void Usage() {
   std::puts(
       "usage: issue_bench [--codes N] [--pins] [--threads T] [--dir PATH] [--keep]\n"
@@ -82,9 +78,9 @@ Flags ParseFlags(int argc, char** argv) {
       return argv[++i];
     };
     if (a == "--codes") {
-      f.codes = std::strtoull(value().c_str(), nullptr, 10);
+      f.codes = ParseCount(a, value().c_str());
     } else if (a == "--threads") {
-      f.threads = std::strtoull(value().c_str(), nullptr, 10);
+      f.threads = ParseCount(a, value().c_str());
     } else if (a == "--dir") {
       f.dir = value();
     } else if (a == "--pins") {
@@ -102,8 +98,6 @@ Flags ParseFlags(int argc, char** argv) {
     Die("--codes must be 1.." + std::to_string(qrcode::kMaxIssueCount));
   return f;
 }
-
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 uint64_t PeakRssKb() {
   std::ifstream in("/proc/self/status");
@@ -265,6 +259,7 @@ int Main(int argc, char** argv) {
 }  // namespace traceledger::bench
 
 int main(int argc, char** argv) {
+  traceledger::bench::ProgramName() = "issue_bench";
   try {
     return traceledger::bench::Main(argc, argv);
   } catch (const std::exception& e) {

@@ -14,6 +14,7 @@
 
 #include "chain/hash.h"
 #include "ledger/schema.h"
+#include "ledger/state.h"
 #include "qrcode/code.h"
 #include "qrcode/issuance.h"
 #include "qrcode/ledger_lookup.h"
@@ -45,22 +46,9 @@ struct VerifyFlags {
   std::vector<std::string> issuer_keys;
 };
 
-// Text as it can be shown on a terminal: bytes outside printable ASCII as
-// \xNN, so a hostile code cannot send escape sequences.
-std::string Printable(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : text) {
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
+// Text as it can be shown on a terminal: bytes outside printable ASCII
+// (and '\\') as \\xNN, so a hostile code cannot send escape sequences.
+std::string Printable(std::string_view text) { return ledger::PrintableKey(text); }
 
 std::string GtinFlag(const std::string& text) {
   auto padded = qrcode::PadGtin(text);

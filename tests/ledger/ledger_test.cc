@@ -11,6 +11,7 @@
 
 #include "ledger/audit.h"
 #include "tests/ledger/fixture.h"
+#include "tests/util/temp_files.h"
 
 namespace traceledger::ledger {
 namespace {
@@ -18,17 +19,9 @@ namespace {
 using testing::Actor;
 using testing::LedgerFixture;
 
-class TempDir {
+class TempDir : public traceledger::testing::TempDir {
  public:
-  TempDir() {
-    char tmpl[] = "/tmp/tl-ledger-test-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : traceledger::testing::TempDir("tl-ledger-test") {}
 };
 
 class PipelineTest : public LedgerFixture {

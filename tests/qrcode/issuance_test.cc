@@ -18,6 +18,7 @@
 #include "qrcode/code.h"
 #include "qrcode/scan_state.h"
 #include "tests/ledger/fixture.h"
+#include "tests/util/temp_files.h"
 #include "util/encoding.h"
 
 namespace traceledger::qrcode {
@@ -28,26 +29,7 @@ using ledger::Json;
 using ledger::RecordKind;
 using ledger::testing::Actor;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/tl-issue-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-std::vector<std::string> Lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> out;
-  std::string line;
-  while (std::getline(in, line)) out.push_back(line);
-  return out;
-}
+using traceledger::testing::ReadLines;
 
 std::set<std::string> Files(const std::string& dir) {
   std::set<std::string> out;
@@ -92,7 +74,7 @@ class IssuanceTest : public ledger::testing::LedgerFixture {
     return out;
   }
 
-  TempDir dir_;
+  traceledger::testing::TempDir dir_{"tl-issue-test"};
   Actor acme_{"", wallet::SecretKey::Generate()};
   Actor samr_ = acme_;
 };
@@ -114,8 +96,8 @@ TEST_F(IssuanceTest, ManifestsPinsAndPartsAgree) {
   for (const auto& p : progress) signed_all = signed_all || (p.phase == "signing" && p.done == kCount);
   EXPECT_TRUE(signed_all);
 
-  std::vector<std::string> csv = Lines(summary->csv_path);
-  std::vector<std::string> jsonl = Lines(summary->jsonl_path);
+  std::vector<std::string> csv = ReadLines(summary->csv_path);
+  std::vector<std::string> jsonl = ReadLines(summary->jsonl_path);
   ASSERT_EQ(csv.size(), kCount + 1);
   EXPECT_EQ(csv[0], "uri,gtin,lot,serial,pin");
   ASSERT_EQ(jsonl.size(), kCount);
@@ -165,12 +147,12 @@ TEST_F(IssuanceTest, CsvAndJsonQuoteLotsThatNeedIt) {
   request.lot = "L,\"2";
   auto summary = IssueCodes(*ledger_, acme_.key, request);
   ASSERT_TRUE(summary.ok()) << summary.error().message;
-  std::vector<std::string> csv = Lines(summary->csv_path);
+  std::vector<std::string> csv = ReadLines(summary->csv_path);
   ASSERT_EQ(csv.size(), 3u);
   EXPECT_EQ(csv[0], "uri,gtin,lot,serial");
   EXPECT_NE(csv[1].find(",\"L,\"\"2\","), std::string::npos) << csv[1];
   EXPECT_NE(csv[1].find("/10/L%2C%222/21/"), std::string::npos) << csv[1];
-  Json line = Json::parse(Lines(summary->jsonl_path)[0]);
+  Json line = Json::parse(ReadLines(summary->jsonl_path)[0]);
   EXPECT_EQ(line.at("lot"), "L,\"2");
   EXPECT_FALSE(line.contains("pin"));
 }
@@ -259,7 +241,7 @@ TEST_F(IssuanceTest, InterruptionAtEveryStepIsSettledByRecovery) {
     EXPECT_EQ(fs::exists(jsonl), on_ledger);
     EXPECT_EQ(fs::exists(dir_.path() + "/" + stem + ".csv"), on_ledger);
     if (on_ledger) {
-      std::vector<std::string> lines = Lines(jsonl);
+      std::vector<std::string> lines = ReadLines(jsonl);
       ASSERT_EQ(lines.size(), serials.size());
       for (size_t i = 0; i < lines.size(); ++i) ASSERT_EQ(Json::parse(lines[i]).at("serial"), serials[i]);
     }

@@ -14,6 +14,7 @@
 #include "qrcode/issuance.h"
 #include "qrcode/ledger_lookup.h"
 #include "tests/ledger/fixture.h"
+#include "tests/util/temp_files.h"
 #include "util/encoding.h"
 
 namespace traceledger::qrcode {
@@ -22,19 +23,6 @@ namespace {
 using ledger::Json;
 using ledger::RecordKind;
 using ledger::testing::Actor;
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/tl-qrcode-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 class VerifyTest : public ledger::testing::LedgerFixture {
  protected:
@@ -77,7 +65,8 @@ class VerifyTest : public ledger::testing::LedgerFixture {
   static void ExpectVerdict(const VerifyResult& r, Verdict verdict, Reason reason) {
     EXPECT_EQ(VerdictName(r.verdict), VerdictName(verdict)) << r.text << "\n" << r.message;
     EXPECT_EQ(static_cast<int>(r.reason), static_cast<int>(reason))
-        << r.ReasonName() << ": " << r.text << "\n" << r.message;
+        << r.ReasonName() << ": " << r.text << "\n"
+        << r.message;
   }
 
   // A code for (gtin, lot, serial) signed by `key`, as text.
@@ -88,7 +77,7 @@ class VerifyTest : public ledger::testing::LedgerFixture {
     return FormatCode(code);
   }
 
-  TempDir dir_;
+  traceledger::testing::TempDir dir_{"tl-verify-test"};
   Actor acme_{"", wallet::SecretKey::Generate()};
   Actor globex_ = acme_, lab_ = acme_, samr_ = acme_;
   std::unique_ptr<LedgerIssuerLookup> issuers_;

@@ -19,6 +19,7 @@
 #include "ledger/audit.h"
 #include "ledger/ledger.h"
 #include "tests/tools/tracectl_harness.h"
+#include "tests/util/temp_files.h"
 
 namespace traceledger::tools {
 namespace {
@@ -28,13 +29,7 @@ using namespace harness;  // NOLINT: the harness is this file's vocabulary
 
 constexpr const char* kGtin = "09501101530003";
 
-std::vector<std::string> ReadLines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> out;
-  std::string line;
-  while (std::getline(in, line)) out.push_back(line);
-  return out;
-}
+using traceledger::testing::ReadLines;
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> out;
