@@ -12,6 +12,13 @@ Result<std::optional<IssuerKey>, std::string> LedgerIssuerLookup::FindKey(std::s
 }
 
 Result<std::optional<std::string>, std::string> LedgerIssuerLookup::GtinOwner(std::string_view gtin14) const {
+  constexpr size_t kMaxCachedOwners = size_t{1} << 16;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = owners_.find(std::string(gtin14)); it != owners_.end()) {
+      return std::optional<std::string>(it->second);
+    }
+  }
   auto product = ledger_.GetProduct(gtin14);
   if (!product.ok()) return product.error().message;
   if (!product->has_value()) return std::optional<std::string>();
@@ -20,6 +27,9 @@ Result<std::optional<std::string>, std::string> LedgerIssuerLookup::GtinOwner(st
   if (!author.ok()) return author.error().message;
   if (!author->has_value())
     return "the product record's author key " + (*product)->record.author + " is not registered";
+  std::lock_guard<std::mutex> lock(mu_);
+  if (owners_.size() >= kMaxCachedOwners) owners_.clear();
+  owners_.emplace(std::string(gtin14), (*author)->party);
   return std::optional<std::string>((*author)->party);
 }
 

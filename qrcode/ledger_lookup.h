@@ -4,6 +4,10 @@
 #ifndef TRACELEDGER_QRCODE_LEDGER_LOOKUP_H_
 #define TRACELEDGER_QRCODE_LEDGER_LOOKUP_H_
 
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
 #include "ledger/ledger.h"
 #include "qrcode/verify.h"
 
@@ -15,10 +19,14 @@ class LedgerIssuerLookup : public IssuerLookup {
   explicit LedgerIssuerLookup(const ledger::Ledger& ledger) : ledger_(ledger) {}
   Result<std::optional<IssuerKey>, std::string> FindKey(std::string_view key_id) const override;
   bool KnowsOwners() const override { return true; }
+  // Owners found are remembered: a product's registration never changes
+  // (facts are write-once), so a cached owner cannot go stale.
   Result<std::optional<std::string>, std::string> GtinOwner(std::string_view gtin14) const override;
 
  private:
   const ledger::Ledger& ledger_;
+  mutable std::mutex mu_;
+  mutable std::unordered_map<std::string, std::string> owners_;  // GUARDED_BY(mu_)
 };
 
 class LedgerStatusLookup : public StatusLookup {
