@@ -71,6 +71,7 @@ int RejectStatus(ledger::RejectCode code) {
       return 409;
     case RejectCode::kUnknownReference:
     case RejectCode::kClock:
+    case RejectCode::kAborted:  // the batch failed as a whole; its own reason is on another record
       return 422;
     case RejectCode::kUnavailable:
       return 503;

@@ -401,7 +401,7 @@ class Auditor {
   // Which record must have created this fact, by the key's own claim.
   std::optional<uint64_t> ClaimedSeq(std::string_view key, std::string_view value) {
     if (key.starts_with("r/")) return DecodeSeq(value);
-    if (key.starts_with("hl/") || key.starts_with("hs/")) {
+    if (key.starts_with("hl/") || key.starts_with("hs/") || key.starts_with("lf/")) {
       if (key.size() < 12 || !value.empty()) return std::nullopt;
       return keys::SeqOfHistoryKey(key);
     }

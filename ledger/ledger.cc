@@ -13,6 +13,7 @@
 #include "chain/merkle.h"
 #include "ledger/rules.h"
 #include "ledger/state.h"
+#include "util/encoding.h"
 #include "util/thread_pool.h"
 
 namespace traceledger::ledger {
@@ -30,20 +31,29 @@ LedgerError StoreFailure(const chain::StoreError& e) {
 
 Reject Unavailable(std::string message) { return Reject{RejectCode::kUnavailable, "", std::move(message)}; }
 
+Reject Aborted(std::string message) { return Reject{RejectCode::kAborted, "", std::move(message)}; }
+
 // The block being built, over committed state. Used by the committer only.
 class Overlay : public StateReader {
  public:
   explicit Overlay(const StoreState& base) : base_(base) {}
   std::optional<std::string> Get(std::string_view key) const override {
-    auto it = pending_.find(std::string(key));
+    auto it = pending_.find(key);  // heterogeneous: no string is built per lookup
     if (it != pending_.end()) return it->second;
     return base_.Get(key);
   }
   void Put(const std::string& key, const std::string& value) { pending_[key] = value; }
+  // Takes back a Put of a key that was absent before it (facts are
+  // write-once, so every Put is of such a key): undoes an atomic group.
+  void Erase(const std::string& key) { pending_.erase(key); }
 
  private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
   const StoreState& base_;
-  std::unordered_map<std::string, std::string> pending_;
+  std::unordered_map<std::string, std::string, Hash, std::equal_to<>> pending_;
 };
 
 }  // namespace
@@ -76,6 +86,9 @@ struct Submission {
   std::optional<wallet::PublicKey> verified_key;  // signature checked with it
   SubmitResult* result = nullptr;
   Completion* completion = nullptr;
+  // On the first submission of an atomic group: the group's size. The
+  // group is queued contiguously and never split across blocks.
+  size_t atomic_size = 0;
 
   // The submission must not be touched after this: its owner may free it.
   void Finish(SubmitResult r) {
@@ -174,7 +187,65 @@ class Ledger::Committer {
     return results;
   }
 
+  std::vector<SubmitResult> SubmitAtomic(std::span<const std::string> jsons) {
+    const size_t n = jsons.size();
+    std::vector<SubmitResult> results(n, Unavailable("not processed"));
+    if (n == 0) return results;
+    if (n > BlockCapacity()) {
+      for (auto& r : results) {
+        r = Aborted("an atomic submission of " + std::to_string(n) + " records exceeds the " +
+                    std::to_string(BlockCapacity()) + " records one block may hold");
+      }
+      return results;
+    }
+    std::vector<Submission> subs(n);
+    std::vector<std::optional<Reject>> rejects(n);
+    pool_.ParallelFor(n, [&](size_t i) { rejects[i] = Prepare(jsons[i], subs[i]); });
+    for (size_t i = 0; i < n; ++i) {
+      if (!rejects[i]) continue;
+      for (size_t k = 0; k < n; ++k) {
+        if (rejects[k]) results[k] = *rejects[k];
+      }
+      AbortGroup(results, i, *rejects[i], [&](size_t k) { return rejects[k].has_value(); });
+      return results;
+    }
+    Completion completion;
+    std::vector<Submission*> queued(n);
+    for (size_t i = 0; i < n; ++i) {
+      subs[i].result = &results[i];
+      subs[i].completion = &completion;
+      queued[i] = &subs[i];
+    }
+    subs[0].atomic_size = n;
+    completion.pending = n;
+    Enqueue(queued);
+    completion.Wait();
+    return results;
+  }
+
  private:
+  size_t BlockCapacity() const {
+    return std::min(std::max<size_t>(1, options_.max_block_records), size_t{chain::kMaxBlockRecords});
+  }
+
+  // Answers an atomic group whose record `failed` was rejected with
+  // `reject`: that record (and any other for which has_own(k) is true, whose
+  // result is already set) keeps its own reason, every other is aborted.
+  template <typename HasOwn>
+  static void AbortGroup(std::vector<SubmitResult>& results, size_t failed, const Reject& reject,
+                         HasOwn has_own) {
+    const std::string why = "not committed: record " + std::to_string(failed + 1) + " of " +
+                            std::to_string(results.size()) + " in this atomic submission was rejected (" +
+                            reject.ToString() + ")";
+    for (size_t k = 0; k < results.size(); ++k) {
+      if (k == failed) {
+        results[k] = reject;
+      } else if (!has_own(k)) {
+        results[k] = Aborted(why);
+      }
+    }
+  }
+
   void Enqueue(std::span<Submission* const> subs) {
     std::unique_lock<std::mutex> lock(mu_);
     space_cv_.wait(lock, [&] { return queued_ < options_.max_queued_records || stopping_; });
@@ -194,8 +265,15 @@ class Ledger::Committer {
         std::unique_lock<std::mutex> lock(mu_);
         queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
         if (queue_.empty()) return;  // stopping and drained
-        size_t n = std::min({queue_.size(), std::max<size_t>(1, options_.max_block_records),
-                             size_t{chain::kMaxBlockRecords}});
+        // Whole atomic groups only; a group never exceeds the capacity.
+        const size_t capacity = BlockCapacity();
+        size_t n = 0;
+        while (n < queue_.size()) {
+          size_t group = std::max<size_t>(1, queue_[n]->atomic_size);
+          if (n > 0 && n + group > capacity) break;
+          n += group;
+          if (n >= capacity) break;
+        }
         batch.reserve(n);
         for (size_t i = 0; i < n; ++i) {
           batch.push_back(queue_.front());
@@ -242,39 +320,66 @@ class Ledger::Committer {
     }
 
     Overlay overlay(state_);
-    chain::WriteSet writes;
+    std::vector<std::pair<std::string, std::string>> effects;  // the block's facts, in order
     std::vector<std::string_view> entries;
     std::vector<Submission*> accepted;
     std::optional<wallet::PublicKey> genesis_key;
-    for (Submission* s : batch) {
+    // Validates `s` at the next index against the block so far; on success
+    // adds it to the block and returns nullopt.
+    auto apply = [&](Submission* s) -> std::optional<Reject> {
       const uint64_t index = first_index + entries.size();
       auto author = ResolveAuthor(s->record, overlay, index);
-      if (!author.ok()) {
-        s->Finish(author.error());
-        continue;
-      }
+      if (!author.ok()) return author.error();
       if (!s->verified_key || !(*s->verified_key == author->key)) {
         if (!VerifySignature(s->record, author->key)) {
-          s->Finish(Reject{RejectCode::kBadSignature, "sig",
-                           "signature does not verify under key " + s->record.author});
-          continue;
+          return Reject{RejectCode::kBadSignature, "sig",
+                        "signature does not verify under key " + s->record.author};
         }
       }
       ValidationContext ctx{
           .index = index, .ledger_time_s = now_ms / 1000, .max_clock_skew_s = options_.max_clock_skew_s};
-      if (auto ok = CheckRecord(s->record, *author, overlay, ctx); !ok.ok()) {
-        s->Finish(ok.error());
-        continue;
-      }
+      if (auto ok = CheckRecord(s->record, *author, overlay, ctx); !ok.ok()) return ok.error();
       if (index == 0) genesis_key = author->key;
-      for (auto& [key, value] : Effects(s->record, *author, index)) {
-        overlay.Put(key, value);
-        writes.Put(std::move(key), std::move(value));
+      for (auto& effect : Effects(s->record, *author, index)) {
+        overlay.Put(effect.first, effect.second);
+        effects.push_back(std::move(effect));
       }
       frontier.AppendLeaf(s->record.leaf_hash);
       entries.push_back(s->record.entry);
       accepted.push_back(s);
+      return std::nullopt;
+    };
+    for (size_t b = 0; b < batch.size();) {
+      const size_t group = std::max<size_t>(1, batch[b]->atomic_size);
+      if (group == 1) {
+        if (auto reject = apply(batch[b])) batch[b]->Finish(std::move(*reject));
+        ++b;
+        continue;
+      }
+      // An atomic group: all of it joins the block, or none of it does.
+      const size_t effects_before = effects.size();
+      const size_t entries_before = entries.size();
+      const chain::MerkleFrontier frontier_before = frontier;
+      std::optional<std::pair<size_t, Reject>> failure;
+      for (size_t k = 0; k < group && !failure; ++k) {
+        if (auto reject = apply(batch[b + k])) failure.emplace(k, std::move(*reject));
+      }
+      if (failure) {
+        for (size_t e = effects_before; e < effects.size(); ++e) overlay.Erase(effects[e].first);
+        effects.resize(effects_before);
+        entries.resize(entries_before);
+        accepted.resize(entries_before);
+        frontier = frontier_before;
+        if (entries.empty()) genesis_key.reset();
+        std::vector<SubmitResult> results(group, Unavailable("not processed"));
+        AbortGroup(results, failure->first, failure->second, [](size_t) { return false; });
+        for (size_t k = 0; k < group; ++k) batch[b + k]->Finish(std::move(results[k]));
+      }
+      b += group;
     }
+    chain::WriteSet writes;
+    for (auto& [key, value] : effects) writes.Put(std::move(key), std::move(value));
+    effects.clear();
     if (state_.io_error()) {
       Fail("reading ledger state failed; restart the node");
       for (Submission* s : accepted) s->Finish(Unavailable(broken_reason_));
@@ -429,6 +534,10 @@ SubmitResult Ledger::Submit(std::string_view json) { return committer_->Submit(j
 
 std::vector<SubmitResult> Ledger::SubmitBatch(std::span<const std::string> jsons) {
   return committer_->SubmitBatch(jsons);
+}
+
+std::vector<SubmitResult> Ledger::SubmitAtomic(std::span<const std::string> jsons) {
+  return committer_->SubmitAtomic(jsons);
 }
 
 LedgerResult<std::optional<chain::SignedBlock>> Ledger::GetBlock(uint64_t height) const {
@@ -612,6 +721,174 @@ LedgerResult<std::vector<StoredRecord>> Ledger::ShipmentHistory(std::string_view
       *store_, keys::ShipmentHistoryPrefix(shipment), "shipment",
       [&](uint64_t seq) { return GetByIndex(seq); },
       [&](const Record& r) { return r.Str("shipment") == shipment; });
+}
+
+LedgerResult<std::shared_ptr<const StoredRecord>> Ledger::GetIssuancePart(uint64_t index) const {
+  constexpr size_t kCachedParts = 16;
+  {
+    std::lock_guard<std::mutex> lock(part_cache_mu_);
+    for (const auto& cached : part_cache_) {
+      if (cached->index == index) return cached;
+    }
+  }
+  auto stored = GetByIndex(index);
+  if (!stored.ok()) return stored.error();
+  if (!stored->has_value()) {
+    return LedgerError{LedgerErrorCode::kCorrupt, "log entry " + std::to_string(index) + " is missing"};
+  }
+  auto part = std::make_shared<const StoredRecord>(std::move(**stored));
+  if (part->record.kind == RecordKind::kCodeIssuance) {
+    std::lock_guard<std::mutex> lock(part_cache_mu_);
+    if (part_cache_.size() >= kCachedParts) part_cache_.erase(part_cache_.begin());
+    part_cache_.push_back(part);
+  }
+  return part;
+}
+
+LedgerResult<std::optional<IssuedCode>> Ledger::GetCode(std::string_view gtin,
+                                                        std::string_view serial) const {
+  const std::string key = keys::CodeIssued(gtin, serial);
+  auto raw = store_->Get(key);
+  if (!raw.ok()) return StoreFailure(raw.error());
+  if (!raw->has_value()) return std::optional<IssuedCode>();
+  auto fact = DecodeFact(**raw);
+  if (!fact)
+    return LedgerError{LedgerErrorCode::kCorrupt, "code index entry " + PrintableKey(key) + " is damaged"};
+  auto part = GetIssuancePart(fact->seq);
+  if (!part.ok()) return part.error();
+  const Record& r = (*part)->record;
+  if (r.kind == RecordKind::kCodeIssuance && r.Str("gtin") == gtin) {
+    const Json& serials = r.body.at("serials");
+    for (size_t i = 0; i < serials.size(); ++i) {
+      if (serials[i].get_ref<const std::string&>() == serial) {
+        return std::optional<IssuedCode>(IssuedCode{.issuance = *part, .position = i});
+      }
+    }
+  }
+  return LedgerError{LedgerErrorCode::kCorrupt, "code index entry " + PrintableKey(key) +
+                                                    " points at entry " + std::to_string(fact->seq) +
+                                                    ", which does not issue it"};
+}
+
+LedgerResult<CodeStatus> Ledger::GetCodeStatus(std::string_view gtin, std::string_view serial) const {
+  CodeStatus status;
+  auto issued = GetCode(gtin, serial);
+  if (!issued.ok()) return issued.error();
+  if (!issued->has_value()) return status;
+  status.issued = std::move(**issued);
+  const std::string lot(status.issued->lot());
+
+  auto revoked = LookupFact(*this, keys::CodeRevoked(gtin, serial), "code revocation",
+                            [&](const Record& r, const Fact&) {
+                              if (r.kind != RecordKind::kCodeRevocation || r.Str("gtin") != gtin)
+                                return false;
+                              for (const auto& s : r.body.at("serials")) {
+                                if (s.get_ref<const std::string&>() == serial) return true;
+                              }
+                              return false;
+                            });
+  if (!revoked.ok()) return revoked.error();
+  if (revoked->has_value()) status.revoked = (*revoked)->index;
+
+  auto recalled =
+      LookupFact(*this, keys::LotRecalled(gtin, lot), "lot recall", [&](const Record& r, const Fact&) {
+        return r.kind == RecordKind::kLotRecall && r.Str("gtin") == gtin && r.Str("lot") == lot;
+      });
+  if (!recalled.ok()) return recalled.error();
+  if (recalled->has_value()) status.lot_recalled = (*recalled)->index;
+
+  // The first failed inspection is enough; it is checked like a history entry.
+  const std::string prefix = keys::LotFailedPrefix(gtin, lot);
+  std::optional<uint64_t> first_failure;
+  bool bad_key = false;
+  auto scan = store_->Scan(prefix, {}, [&](std::string_view key, std::string_view value) {
+    bad_key = key.size() != prefix.size() + 8 || !value.empty();
+    if (!bad_key) first_failure = keys::SeqOfHistoryKey(key);
+    return false;
+  });
+  if (!scan.ok()) return StoreFailure(scan.error());
+  if (bad_key)
+    return LedgerError{LedgerErrorCode::kCorrupt, "failed-inspection index of lot " + lot + " is damaged"};
+  if (first_failure) {
+    auto stored = GetByIndex(*first_failure);
+    if (!stored.ok()) return stored.error();
+    const bool matches = stored->has_value() && (*stored)->record.kind == RecordKind::kInspection &&
+                         (*stored)->record.Str("gtin") == gtin && (*stored)->record.Str("lot") == lot &&
+                         (*stored)->record.Str("result") == "non_conformant";
+    if (!matches) {
+      return LedgerError{LedgerErrorCode::kCorrupt, "failed-inspection index of lot " + lot +
+                                                        " lists entry " + std::to_string(*first_failure) +
+                                                        ", which is no failed inspection of it"};
+    }
+    status.failed_inspection = first_failure;
+  }
+  return status;
+}
+
+LedgerResult<std::vector<StoredRecord>> Ledger::GetCodeBatch(std::string_view gtin,
+                                                             std::string_view batch) const {
+  const std::string prefix = keys::CodePartPrefix(gtin, batch);
+  // Part keys end in <parts 4 BE><part 4 BE>; collect the indices by part.
+  std::vector<std::pair<uint32_t, uint64_t>> parts;
+  bool bad = false;
+  auto scan = store_->Scan(prefix, {}, [&](std::string_view key, std::string_view value) {
+    auto fact = DecodeFact(value);
+    if (key.size() < prefix.size() + 10 || !fact) {
+      bad = true;
+      return false;
+    }
+    parts.emplace_back(GetBigEndian32(reinterpret_cast<const uint8_t*>(key.data() + key.size() - 4)),
+                       fact->seq);
+    return true;
+  });
+  if (!scan.ok()) return StoreFailure(scan.error());
+  if (bad)
+    return LedgerError{LedgerErrorCode::kCorrupt,
+                       "part index of batch " + std::string(batch) + " is damaged"};
+  std::sort(parts.begin(), parts.end());
+  std::vector<StoredRecord> out;
+  for (const auto& [part, seq] : parts) {
+    auto stored = GetByIndex(seq);
+    if (!stored.ok()) return stored.error();
+    const bool matches = stored->has_value() && (*stored)->record.kind == RecordKind::kCodeIssuance &&
+                         (*stored)->record.Str("gtin") == gtin && (*stored)->record.Str("batch") == batch &&
+                         (*stored)->record.body.at("part").get<int64_t>() == part;
+    if (!matches) {
+      return LedgerError{LedgerErrorCode::kCorrupt, "part index of batch " + std::string(batch) +
+                                                        " lists entry " + std::to_string(seq) +
+                                                        ", which is not that part"};
+    }
+    out.push_back(std::move(**stored));
+  }
+  return out;
+}
+
+LedgerResult<std::optional<KeyInfo>> Ledger::GetKey(std::string_view key_id) const {
+  auto registered = LookupFact(*this, keys::Key(key_id), "key", [&](const Record& r, const Fact& f) {
+    if (r.kind != RecordKind::kParty && r.kind != RecordKind::kKeyRotation) return false;
+    auto key = wallet::PublicKey::FromHex(r.Str("public_key"));
+    return key && key->KeyId() == key_id && r.Str("party") == f.party && r.Str("public_key") == f.public_key;
+  });
+  if (!registered.ok()) return registered.error();
+  if (!registered->has_value()) return std::optional<KeyInfo>();
+  const Record& r = (*registered)->record;
+  KeyInfo info{.key_id = std::string(key_id),
+               .party = std::string(r.Str("party")),
+               .key = *wallet::PublicKey::FromHex(r.Str("public_key")),
+               .registered = (*registered)->index};
+  auto retired =
+      LookupFact(*this, keys::KeyRetired(key_id), "key retirement", [&](const Record& rec, const Fact&) {
+        return rec.kind == RecordKind::kKeyRotation && rec.Str("retire_key_id") == key_id;
+      });
+  if (!retired.ok()) return retired.error();
+  if (retired->has_value()) info.retired = (*retired)->index;
+  auto revoked =
+      LookupFact(*this, keys::KeyRevoked(key_id), "key revocation", [&](const Record& rec, const Fact&) {
+        return rec.kind == RecordKind::kKeyRevocation && rec.Str("key_id") == key_id;
+      });
+  if (!revoked.ok()) return revoked.error();
+  if (revoked->has_value()) info.revoked = (*revoked)->index;
+  return std::optional<KeyInfo>(std::move(info));
 }
 
 }  // namespace traceledger::ledger

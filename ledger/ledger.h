@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -80,6 +81,33 @@ struct StoredRecord {
 };
 
 class StoreState;  // ledger/state.h
+// A serial found on the ledger: the code_issuance part that lists it.
+struct IssuedCode {
+  std::shared_ptr<const StoredRecord> issuance;
+  size_t position = 0;  // its index in issuance->record.body["serials"]
+
+  std::string_view lot() const { return issuance->record.Str("lot"); }
+  std::string_view batch() const { return issuance->record.Str("batch"); }
+};
+
+// What the ledger says about one serial of a GTIN. Every present member
+// names the log index of the record behind it.
+struct CodeStatus {
+  std::optional<IssuedCode> issued;           // nullopt: never issued
+  std::optional<uint64_t> revoked;            // code_revocation listing it
+  std::optional<uint64_t> lot_recalled;       // lot_recall of the lot it was issued for
+  std::optional<uint64_t> failed_inspection;  // first non_conformant inspection of that lot
+};
+
+// A registered key and its life cycle, as of the end of the log.
+struct KeyInfo {
+  std::string key_id;
+  std::string party;
+  wallet::PublicKey key;
+  uint64_t registered = 0;          // index of the party / key_rotation record
+  std::optional<uint64_t> retired;  // key_rotation that retired it
+  std::optional<uint64_t> revoked;  // key_revocation
+};
 
 struct OperatorIdentity {
   std::string party;  // e.g. "operator"
@@ -110,6 +138,13 @@ class Ledger {
   // Submits several; they are committed in order (a later one may depend on
   // an earlier one). Results are in input order.
   std::vector<SubmitResult> SubmitBatch(std::span<const std::string> jsons);
+  // Submits records that stand or fall together: all of them are committed
+  // in one block, in input order, or none is. Results are in input order.
+  // When one record is rejected, it carries its own reason and every other
+  // record `aborted` (naming the one at fault); nothing is written. More
+  // records than one block may hold (max_block_records) are all `aborted`.
+  // A failed write answers every record `unavailable`, as for SubmitBatch.
+  std::vector<SubmitResult> SubmitAtomic(std::span<const std::string> jsons);
 
   const chain::Store& store() const { return *store_; }
   // For chain-level writes other than blocks (checkpoints: chain/checkpoint.h).
@@ -130,6 +165,20 @@ class Ledger {
   [[nodiscard]] LedgerResult<std::vector<StoredRecord>> LotHistory(std::string_view gtin,
                                                                    std::string_view lot) const;
   [[nodiscard]] LedgerResult<std::vector<StoredRecord>> ShipmentHistory(std::string_view shipment) const;
+
+  // The code_issuance part listing `serial` for `gtin` (14 digits); nullopt
+  // if it was never issued. The record is re-read and must be a
+  // code_issuance of that GTIN that lists the serial (else kCorrupt).
+  [[nodiscard]] LedgerResult<std::optional<IssuedCode>> GetCode(std::string_view gtin,
+                                                                std::string_view serial) const;
+  // The code's status: issued (GetCode), revoked, its lot recalled or
+  // failed an inspection. Each fact is checked against its record.
+  [[nodiscard]] LedgerResult<CodeStatus> GetCodeStatus(std::string_view gtin, std::string_view serial) const;
+  // Every part of an issuance batch, in part order; empty if there is none.
+  [[nodiscard]] LedgerResult<std::vector<StoredRecord>> GetCodeBatch(std::string_view gtin,
+                                                                     std::string_view batch) const;
+  // A registered key, checked against the record that registered it.
+  [[nodiscard]] LedgerResult<std::optional<KeyInfo>> GetKey(std::string_view key_id) const;
 
   // Height of the block holding log index `index` (binary search over
   // block headers). REQUIRES: index < tree size.
@@ -164,10 +213,17 @@ class Ledger {
   Ledger(const LedgerOptions& options, std::unique_ptr<chain::Store> store,
          std::optional<wallet::SecretKey> signer);
 
+  // The record at `index`, through a small cache of recently read
+  // code_issuance parts: they are large, and scans of one batch's codes
+  // read the same few. Entries never change once committed.
+  [[nodiscard]] LedgerResult<std::shared_ptr<const StoredRecord>> GetIssuancePart(uint64_t index) const;
+
   LedgerOptions options_;
   std::unique_ptr<chain::Store> store_;
   std::unique_ptr<Committer> committer_;
   bool mirror_ = false;
+  mutable std::mutex part_cache_mu_;
+  mutable std::vector<std::shared_ptr<const StoredRecord>> part_cache_;  // GUARDED_BY(part_cache_mu_)
 };
 
 }  // namespace traceledger::ledger

@@ -12,10 +12,10 @@ namespace {
 constexpr std::array<std::string_view, kRoleCount> kRoleNames = {"operator", "merchant",  "inspector",
                                                                  "customs",  "regulator", "logistics"};
 
-constexpr std::array<std::string_view, 14> kRejectNames = {
+constexpr std::array<std::string_view, 15> kRejectNames = {
     "malformed",     "schema",       "unknown_key", "key_revoked",       "key_retired",
     "bad_signature", "unauthorized", "not_owner",   "unknown_reference", "duplicate",
-    "conflict",      "replay",       "clock",       "unavailable"};
+    "conflict",      "replay",       "clock",       "unavailable",       "aborted"};
 
 Reject EnvelopeError(std::string field, std::string message) {
   return Reject{RejectCode::kSchema, std::move(field), std::move(message)};
@@ -57,6 +57,10 @@ std::string_view Record::Str(std::string_view field) const {
 }
 
 Result<Record, Reject> ParseRecord(std::string_view json) {
+  if (json.size() > kMaxRecordBytes) {
+    return EnvelopeError("", "the record is " + std::to_string(json.size()) + " bytes; at most " +
+                                 std::to_string(kMaxRecordBytes) + " are accepted");
+  }
   auto parsed = ParseStrictJson(json);
   if (!parsed.ok()) return Reject{RejectCode::kMalformed, "", parsed.error().message};
   Json& doc = *parsed;

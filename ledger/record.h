@@ -72,6 +72,7 @@ enum class RejectCode {
   kReplay,            // this exact record was accepted before
   kClock,             // record time too far ahead of the ledger clock
   kUnavailable,       // the ledger could not make it durable; not accepted
+  kAborted,           // not committed: another record of its atomic submission was rejected
 };
 std::string_view RejectCodeName(RejectCode code);
 
@@ -100,6 +101,10 @@ struct Record {
   // Shorthand for body string fields; "" when absent.
   std::string_view Str(std::string_view field) const;
 };
+
+// The largest record text ParseRecord accepts (1 MiB); a larger one is a
+// schema reject. A code_issuance part at its limits stays well below it.
+inline constexpr size_t kMaxRecordBytes = size_t{1} << 20;
 
 // Parses and checks a record (JSON, envelope, body schema) and computes
 // id, entry and leaf hash. Does not check the signature.

@@ -163,6 +163,56 @@ Result<void, Reject> CheckShipmentLots(const Record& r, const Author& author, co
   return {};
 }
 
+// A code_issuance part: the author's own, unrecalled lot; part 1 opens the
+// batch, part k > 1 continues the same batch, lot and parts count right
+// after part k-1; no serial was issued before for the GTIN.
+Result<void, Reject> CheckCodeIssuance(const Record& r, const Author& a, const StateReader& state,
+                                       uint64_t index) {
+  const std::string_view gtin = r.Str("gtin");
+  const std::string_view lot = r.Str("lot");
+  const std::string_view batch = r.Str("batch");
+  auto lot_fact = RequireLot(state, gtin, lot, "body.lot", index);
+  if (!lot_fact.ok()) return lot_fact.error();
+  if (auto ok = RequireOwner(*lot_fact, a, "body.lot", "the lot"); !ok.ok()) return ok;
+  if (FactAsOf(state, keys::LotRecalled(gtin, lot), index)) {
+    return Fail(RejectCode::kConflict, "body.lot", "lot " + Quote(lot) + " has been recalled");
+  }
+  const auto part = static_cast<uint32_t>(r.body.at("part").get<int64_t>());
+  const auto parts = static_cast<uint32_t>(r.body.at("parts").get<int64_t>());
+  auto batch_fact = FactAsOf(state, keys::CodeBatch(gtin, batch), index);
+  if (part == 1) {
+    if (batch_fact) {
+      return Fail(RejectCode::kDuplicate, "body.batch",
+                  "batch " + Quote(batch) + " was already issued for this GTIN");
+    }
+  } else {
+    if (!batch_fact) {
+      return Fail(RejectCode::kUnknownReference, "body.batch",
+                  "batch " + Quote(batch) + " has no part 1 on the ledger");
+    }
+    if (auto ok = RequireOwner(*batch_fact, a, "body.batch", "batch " + Quote(batch)); !ok.ok()) return ok;
+    if (FactAsOf(state, keys::CodePart(gtin, batch, lot, parts, part), index)) {
+      return Fail(RejectCode::kDuplicate, "body.part",
+                  "part " + std::to_string(part) + " of batch " + Quote(batch) + " is already on the ledger");
+    }
+    if (!FactAsOf(state, keys::CodePart(gtin, batch, lot, parts, part - 1), index)) {
+      return Fail(RejectCode::kConflict, "body.part",
+                  "part " + std::to_string(part) + " of batch " + Quote(batch) + " must follow part " +
+                      std::to_string(part - 1) + " of the same batch, lot " + Quote(lot) + " and parts " +
+                      std::to_string(parts));
+    }
+  }
+  const Json& serials = r.body.at("serials");
+  for (size_t k = 0; k < serials.size(); ++k) {
+    const auto& serial = serials[k].get_ref<const std::string&>();
+    if (FactAsOf(state, keys::CodeIssued(gtin, serial), index)) {
+      return Fail(RejectCode::kDuplicate, "body.serials[" + std::to_string(k) + "]",
+                  "serial " + Quote(serial) + " was already issued for GTIN " + std::string(gtin));
+    }
+  }
+  return {};
+}
+
 // Looks up the shipment a record refers to by body.shipment.
 Result<Fact, Reject> RequireShipment(const Record& r, const StateReader& state, uint64_t index) {
   auto fact = FactAsOf(state, keys::Shipment(r.Str("shipment")), index);
@@ -215,20 +265,9 @@ Result<void, Reject> CheckByKind(const Record& r, const Author& a, const StateRe
       }
       return {};
     }
-    case RecordKind::kCodeIssuance: {
+    case RecordKind::kCodeIssuance:
       if (auto ok = RequireRole(state, a, r.kind, {Role::kMerchant}, i); !ok.ok()) return ok;
-      auto lot = RequireLot(state, r.Str("gtin"), r.Str("lot"), "body.lot", i);
-      if (!lot.ok()) return lot.error();
-      if (auto ok = RequireOwner(*lot, a, "body.lot", "the lot"); !ok.ok()) return ok;
-      if (FactAsOf(state, keys::LotRecalled(r.Str("gtin"), r.Str("lot")), i)) {
-        return Fail(RejectCode::kConflict, "body.lot", "lot " + Quote(r.Str("lot")) + " has been recalled");
-      }
-      if (FactAsOf(state, keys::CodeBatch(r.Str("gtin"), r.Str("batch")), i)) {
-        return Fail(RejectCode::kDuplicate, "body.batch",
-                    "batch " + Quote(r.Str("batch")) + " was already issued for this GTIN");
-      }
-      return {};
-    }
+      return CheckCodeIssuance(r, a, state, i);
     case RecordKind::kShipment:
       if (auto ok = RequireRole(state, a, r.kind, {Role::kMerchant}, i); !ok.ok()) return ok;
       if (FactAsOf(state, keys::Shipment(r.Str("shipment")), i)) {
@@ -313,9 +352,14 @@ Result<void, Reject> CheckByKind(const Record& r, const Author& a, const StateRe
       }
       const Json& serials = r.body.at("serials");
       for (size_t s = 0; s < serials.size(); ++s) {
-        if (FactAsOf(state, keys::CodeRevoked(r.Str("gtin"), serials[s].get_ref<const std::string&>()), i)) {
+        const auto& serial = serials[s].get_ref<const std::string&>();
+        if (!FactAsOf(state, keys::CodeIssued(r.Str("gtin"), serial), i)) {
+          return Fail(RejectCode::kUnknownReference, "body.serials[" + std::to_string(s) + "]",
+                      "serial " + Quote(serial) + " was never issued for GTIN " + std::string(r.Str("gtin")));
+        }
+        if (FactAsOf(state, keys::CodeRevoked(r.Str("gtin"), serial), i)) {
           return Fail(RejectCode::kConflict, "body.serials[" + std::to_string(s) + "]",
-                      "serial " + Quote(serials[s].get<std::string>()) + " is already revoked");
+                      "serial " + Quote(serial) + " is already revoked");
         }
       }
       return {};
@@ -429,10 +473,20 @@ std::vector<std::pair<std::string, std::string>> Effects(const Record& r, const 
       out.emplace_back(keys::Lot(r.Str("gtin"), r.Str("lot")), owned);
       lot_history(r.Str("gtin"), r.Str("lot"));
       break;
-    case RecordKind::kCodeIssuance:
-      out.emplace_back(keys::CodeBatch(r.Str("gtin"), r.Str("batch")), owned);
-      lot_history(r.Str("gtin"), r.Str("lot"));
+    case RecordKind::kCodeIssuance: {
+      const std::string_view gtin = r.Str("gtin");
+      const auto part = static_cast<uint32_t>(r.body.at("part").get<int64_t>());
+      const auto parts = static_cast<uint32_t>(r.body.at("parts").get<int64_t>());
+      if (part == 1) out.emplace_back(keys::CodeBatch(gtin, r.Str("batch")), owned);
+      out.emplace_back(keys::CodePart(gtin, r.Str("batch"), r.Str("lot"), parts, part), stamp);
+      const Json& serials = r.body.at("serials");
+      out.reserve(out.size() + serials.size() + 1);
+      for (const auto& serial : serials) {
+        out.emplace_back(keys::CodeIssued(gtin, serial.get_ref<const std::string&>()), stamp);
+      }
+      lot_history(gtin, r.Str("lot"));
       break;
+    }
     case RecordKind::kShipment:
       out.emplace_back(keys::Shipment(r.Str("shipment")), owned);
       shipment_history(r.Str("shipment"));
@@ -450,6 +504,9 @@ std::vector<std::pair<std::string, std::string>> Effects(const Record& r, const 
         shipment_history(r.Str("shipment"));
       } else {
         lot_history(r.Str("gtin"), r.Str("lot"));
+        if (r.Str("result") == "non_conformant") {
+          out.emplace_back(keys::WithSeq(keys::LotFailedPrefix(r.Str("gtin"), r.Str("lot")), index), "");
+        }
       }
       break;
     case RecordKind::kCreditEvent:

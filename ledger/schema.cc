@@ -75,8 +75,17 @@ constexpr FieldSpec kCodeIssuanceFields[] = {
     {"gtin", FT::kGtin, true, 0, 0, {}, "product GTIN-14"},
     {"lot", FT::kLotNumber, true, 1, 20, {}, "lot number"},
     {"batch", FT::kId, true, 1, 64, {}, "issuance batch id, unique per GTIN"},
-    {"count", FT::kInteger, true, 1, 10'000'000, {}, "codes issued"},
-    {"serials_sha256", FT::kSha256, true, 0, 0, {}, "commitment to the issued serials"},
+    {"part", FT::kInteger, true, 1, kMaxIssuanceParts, {}, "this record's part number, 1..parts"},
+    {"parts", FT::kInteger, true, 1, kMaxIssuanceParts, {}, "number of parts of the batch"},
+    {"serials", FT::kSerialArray, true, 1, kMaxSerialsPerPart, {}, "serials issued by this part"},
+    {"pin_salt", FT::kHex128, false, 0, 0, {}, "per-batch salt of the PIN hashes (with pin_hashes)"},
+    {"pin_hashes",
+     FT::kHex128Array,
+     false,
+     1,
+     kMaxSerialsPerPart,
+     {},
+     "salted hash of each serial's one-time PIN, parallel to serials"},
 };
 constexpr FieldSpec kShipmentFields[] = {
     {"shipment", FT::kId, true, 1, 64, {}, "shipment id"},
@@ -163,13 +172,6 @@ Reject SchemaError(std::string_view field, std::string message) {
 bool IsIdChar(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
          c == ':' || c == '/' || c == '-';
-}
-
-// GS1 General Specifications, figure 7.11-1 (CSET 82).
-bool IsCset82(char c) {
-  static constexpr std::string_view kExtra = "!\"%&'()*+,-./:;<=>?_";
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         kExtra.find(c) != std::string_view::npos;
 }
 
 bool IsLowerHex(std::string_view s, size_t len) {
@@ -290,6 +292,9 @@ std::optional<Reject> CheckString(const FieldSpec& f, std::string_view name, std
     case FT::kKeyId:
       if (!IsLowerHex(s, 16)) return SchemaError(name, "must be 16 lowercase hex digits (a key id)");
       return std::nullopt;
+    case FT::kHex128:
+      if (!IsLowerHex(s, 32)) return SchemaError(name, "must be 32 lowercase hex digits (16 bytes)");
+      return std::nullopt;
     case FT::kEnum:
       for (auto c : f.choices) {
         if (c == s) return std::nullopt;
@@ -310,6 +315,7 @@ bool IsStringType(FT t) {
     case FT::kEnumArray:
     case FT::kSha256Array:
     case FT::kSerialArray:
+    case FT::kHex128Array:
     case FT::kLotRefArray:
     case FT::kObject:
       return false;
@@ -427,6 +433,8 @@ std::optional<Reject> CheckField(const FieldSpec& f, const Json& v) {
       return CheckStringArray(f, name, v, FT::kSha256, /*distinct=*/true);
     case FT::kSerialArray:
       return CheckStringArray(f, name, v, FT::kSerial, /*distinct=*/true);
+    case FT::kHex128Array:
+      return CheckStringArray(f, name, v, FT::kHex128, /*distinct=*/false);
     case FT::kLotRefArray:
       return CheckLotRefs(f, name, v);
     case FT::kObject:
@@ -466,12 +474,34 @@ std::optional<Reject> CheckCrossField(RecordKind kind, const Json& body) {
     case RecordKind::kCustody:
       if (str("from") == str("to")) return SchemaError("to", "must differ from from");
       return std::nullopt;
+    case RecordKind::kCodeIssuance: {
+      if (body.at("part").get<int64_t>() > body.at("parts").get<int64_t>()) {
+        return SchemaError("part", "is greater than parts");
+      }
+      bool has_salt = body.contains("pin_salt");
+      auto hashes = body.find("pin_hashes");
+      if (has_salt != (hashes != body.end())) {
+        return SchemaError(has_salt ? "pin_hashes" : "pin_salt", "is required with the other PIN field");
+      }
+      if (hashes != body.end() && hashes->size() != body.at("serials").size()) {
+        return SchemaError("pin_hashes", "must have one element per serial (" +
+                                             std::to_string(body.at("serials").size()) + "), got " +
+                                             std::to_string(hashes->size()));
+      }
+      return std::nullopt;
+    }
     default:
       return std::nullopt;
   }
 }
 
 }  // namespace
+
+bool IsCset82(char c) {
+  static constexpr std::string_view kExtra = "!\"%&'()*+,-./:;<=>?_";
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+         (c != '\0' && kExtra.find(c) != std::string_view::npos);
+}
 
 std::span<const KindSchema> AllSchemas() { return kSchemas; }
 

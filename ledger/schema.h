@@ -31,6 +31,8 @@ enum class FieldType {
   kEnumArray,    // array of distinct `choices`, length in [min, max]
   kSha256Array,  // array of distinct kSha256, length in [min, max]
   kSerialArray,  // array of distinct kSerial, length in [min, max]
+  kHex128,       // 32 lowercase hex digits (16 bytes: a salt)
+  kHex128Array,  // array of kHex128 (repeats allowed), length in [min, max]
   kLotRefArray,  // array of {"gtin","lot","quantity"}, length in [min, max]
   kObject,       // any strict-JSON object (credit policy), keys [a-z0-9_]
 };
@@ -57,6 +59,15 @@ const KindSchema& SchemaFor(RecordKind kind);
 
 // Checks `body` against the kind's table; the reject names "body.<field>".
 [[nodiscard]] Result<void, Reject> ValidateBody(RecordKind kind, const Json& body);
+
+// True for the 82 characters of GS1's CSET 82 (GS1 General Specifications
+// figure 7.11-1): A-Z a-z 0-9 and ! " % & ' ( ) * + , - . / : ; < = > ? _
+bool IsCset82(char c);
+
+// Most serials one code_issuance part lists (FORMAT.md §4.5).
+inline constexpr int64_t kMaxSerialsPerPart = 10'000;
+// Most parts one issuance batch has.
+inline constexpr int64_t kMaxIssuanceParts = 1'000;
 
 // GS1 check digit over the first n-1 digits of an all-digit string.
 int Gs1CheckDigit(std::string_view digits_without_check);

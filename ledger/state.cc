@@ -71,6 +71,33 @@ std::string CodeRevoked(std::string_view gtin, std::string_view serial) {
   k += serial;
   return k;
 }
+std::string CodeIssued(std::string_view gtin, std::string_view serial) {
+  std::string k = "ci/" + std::string(gtin);
+  k += '\0';
+  k += serial;
+  return k;
+}
+std::string CodePartPrefix(std::string_view gtin, std::string_view batch) {
+  std::string k = "cp/" + std::string(gtin) + std::string(batch);
+  k += '\0';
+  return k;
+}
+std::string CodePart(std::string_view gtin, std::string_view batch, std::string_view lot, uint32_t parts,
+                     uint32_t part) {
+  std::string k = CodePartPrefix(gtin, batch);
+  k += lot;
+  k += '\0';
+  size_t n = k.size();
+  k.resize(n + 8);
+  PutBigEndian32(parts, reinterpret_cast<uint8_t*>(k.data() + n));
+  PutBigEndian32(part, reinterpret_cast<uint8_t*>(k.data() + n + 4));
+  return k;
+}
+std::string LotFailedPrefix(std::string_view gtin, std::string_view lot) {
+  std::string k = "lf/" + std::string(gtin) + std::string(lot);
+  k += '\0';
+  return k;
+}
 std::string Shipment(std::string_view shipment) { return "s/" + std::string(shipment); }
 std::string PolicyVersion(int64_t version) {
   std::string k = "v/";

@@ -20,12 +20,16 @@
 //   g/<gtin>                     -> {"owner","seq"}      product
 //   l/<gtin><lot>                -> {"owner","seq"}      lot
 //   lr/<gtin><lot>               -> {"seq"}              lot recalled
-//   c/<gtin><batch>              -> {"owner","seq"}      code issuance batch
+//   c/<gtin><batch>              -> {"owner","seq"}      code issuance batch (part 1)
+//   cp/<gtin><batch>\0<lot>\0<parts 4 BE><part 4 BE>
+//                                -> {"seq"}              code issuance part
+//   ci/<gtin>\0<serial>          -> {"seq"}              code issued
 //   cr/<gtin>\0<serial>          -> {"seq"}              code revoked
 //   s/<shipment>                 -> {"owner","seq"}      shipment
 //   v/<version 8 bytes BE>       -> {"seq"}              credit policy version
 //   hl/<gtin><lot>\0<seq 8 BE>   -> ""                   lot history
 //   hs/<shipment>\0<seq 8 BE>    -> ""                   shipment history
+//   lf/<gtin><lot>\0<seq 8 BE>   -> ""                   lot failed an inspection
 #ifndef TRACELEDGER_LEDGER_STATE_H_
 #define TRACELEDGER_LEDGER_STATE_H_
 
@@ -87,6 +91,12 @@ std::string Lot(std::string_view gtin, std::string_view lot);
 std::string LotRecalled(std::string_view gtin, std::string_view lot);
 std::string CodeBatch(std::string_view gtin, std::string_view batch);
 std::string CodeRevoked(std::string_view gtin, std::string_view serial);
+std::string CodeIssued(std::string_view gtin, std::string_view serial);
+// Every part of a batch sorts under CodePartPrefix(gtin, batch).
+std::string CodePartPrefix(std::string_view gtin, std::string_view batch);
+std::string CodePart(std::string_view gtin, std::string_view batch, std::string_view lot, uint32_t parts,
+                     uint32_t part);
+std::string LotFailedPrefix(std::string_view gtin, std::string_view lot);
 std::string Shipment(std::string_view shipment);
 std::string PolicyVersion(int64_t version);
 std::string LotHistoryPrefix(std::string_view gtin, std::string_view lot);

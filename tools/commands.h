@@ -33,6 +33,8 @@ void AddProofCommands(CLI::App& app, CommandContext& ctx);
 // tracectl anchor …: commit checkpoints to an EVM chain and verify such
 // commitments (tools/cmd_anchor.cc).
 void AddAnchorCommands(CLI::App& app, CommandContext& ctx);
+// `codes issue`, `codes show` and `verify` (tools/cmd_codes.cc).
+void AddCodesCommands(CLI::App& app, CommandContext context);
 
 }  // namespace traceledger::tools
 

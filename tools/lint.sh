@@ -10,7 +10,7 @@ else
   clang-format --dry-run --Werror "${files[@]}"
 fi
 [ -f build/compile_commands.json ] || ./tools/build.sh
-mapfile -t sources < <(git ls-files 'util/*.cc' 'wallet/*.cc' 'chain/*.cc' 'ledger/*.cc' 'tools/*.cc')
+mapfile -t sources < <(git ls-files 'util/*.cc' 'wallet/*.cc' 'chain/*.cc' 'ledger/*.cc' 'qrcode/*.cc' 'tools/*.cc')
 clang-tidy -p build --quiet \
   --checks='-*,bugprone-*,-bugprone-easily-swappable-parameters,performance-*,-performance-avoid-endl' \
   "${sources[@]}"

@@ -3,7 +3,8 @@
 # embedded LevelDB data directory (./demo-data, recreated on every run):
 # a ledger with an operator, a merchant, an inspector, a customs office and
 # a regulator; a product, a lot, a shipment, an inspection report, a
-# customs release and a credit event; then an audit and what it holds.
+# customs release and a credit event; a batch of signed codes and their
+# verification; then an audit and what it holds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./tools/build.sh
@@ -67,6 +68,22 @@ step "Customs releases the shipment; the regulator records a credit event"
 run append customs_decision --key "$DATA/keys/customs.key" --shipment SHP-2026-0042 --decision released
 run append credit_event --key "$DATA/keys/regulator.key" --merchant acme-tea --event reward \
   --reason "Complete, timely traceability records for 2026" --act-end-date 2026-11-15
+
+step "Merchant issues 1000 serialized codes with one-time PINs (one block; manifest for the printing line)"
+run codes issue --key "$M" --gtin "$GTIN" --lot L2026-11A --count 1000 --pin --batch B0001 --out "$DATA/print"
+MANIFEST="$DATA/print/$GTIN-B0001.csv"
+head -2 "$MANIFEST" | cut -c1-160
+
+step "Customs verifies scanned codes: a genuine one, a tampered copy, a stray URL (exit 1: not all genuine)"
+CODE=$(sed -n 2p "$MANIFEST" | cut -d, -f1)
+TAMPERED=$(printf '%s' "$CODE" | sed 's|/21/\(.\)|/21/\1\1|')  # one more serial character
+set +e
+run verify "$CODE" "$TAMPERED" "https://example.com/01/09501101530004/10/L1/21/S1"
+echo "  (exit code $?)"
+set -e
+echo "  offline, with the merchant's public key only:"
+run verify --issuer-key "$($T key show "$M" | awk '/public key/ {print $3}')" "$CODE"
+run codes show "$GTIN" "$(sed -n 2p "$MANIFEST" | cut -d, -f4)"
 
 step "A record that breaks the rules is rejected and changes nothing"
 set +e

@@ -106,6 +106,7 @@ Json BodyFromFlags(KindFlags& f) {
       case FieldType::kEnumArray:
       case FieldType::kSha256Array:
       case FieldType::kSerialArray:
+      case FieldType::kHex128Array:
         if (auto it = f.lists.find(name); it != f.lists.end() && !it->second.empty()) body[name] = it->second;
         break;
       case FieldType::kLotRefArray:
@@ -220,6 +221,7 @@ CLI::App* AddKindCommand(CLI::App& parent, const std::string& name, const ledger
       case FieldType::kEnumArray:
       case FieldType::kSha256Array:
       case FieldType::kSerialArray:
+      case FieldType::kHex128Array:
         cmd->add_option(flag, f.lists[field], help + "; repeat or separate with commas")->delimiter(',');
         break;
       case FieldType::kLotRefArray:
@@ -632,6 +634,7 @@ int Main(int argc, char** argv) {
   AddScanCommands(app, ctx);
   AddProofCommands(app, ctx);
   AddAnchorCommands(app, ctx);
+  AddCodesCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -161,13 +161,16 @@ class LedgerBuilder : public testing::LedgerFixture {
     out.push_back(Make(RecordKind::kProduct, ProductBody(gtin), m));
     out.push_back(Make(RecordKind::kLot, LotBody(gtin, LotA(r)), m));
     out.push_back(Make(RecordKind::kLot, LotBody(gtin, LotB(r)), m));
-    out.push_back(Make(RecordKind::kCodeIssuance,
-                       {{"gtin", gtin},
-                        {"lot", LotA(r)},
-                        {"batch", "B" + std::to_string(r)},
-                        {"count", 500},
-                        {"serials_sha256", Sha256Hex("serials " + std::to_string(r))}},
-                       m));
+    out.push_back(Make(
+        RecordKind::kCodeIssuance,
+        {{"gtin", gtin},
+         {"lot", LotA(r)},
+         {"batch", "B" + std::to_string(r)},
+         {"part", 1},
+         {"parts", 1},
+         {"serials",
+          {"S" + std::to_string(r) + "-1", "S" + std::to_string(r) + "-2", "S" + std::to_string(r) + "-3"}}},
+        m));
     out.push_back(Make(RecordKind::kShipment, ShipmentBody(ship, gtin, LotA(r)), m));
     out.push_back(Make(RecordKind::kCustody,
                        {{"shipment", ship},

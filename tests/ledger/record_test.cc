@@ -74,8 +74,11 @@ Json ValidBody(RecordKind kind) {
       return {{"gtin", kGtin},
               {"lot", "L2026-11A"},
               {"batch", "B-001"},
-              {"count", 500},
-              {"serials_sha256", kSha}};
+              {"part", 1},
+              {"parts", 2},
+              {"serials", {"0123456789ABCDEF", "S0002"}},
+              {"pin_salt", std::string(32, 'c')},
+              {"pin_hashes", {std::string(32, 'd'), std::string(32, 'e')}}};
     case RecordKind::kShipment:
       return {{"shipment", "SH-2026-0001"},
               {"lots", Json::array({{{"gtin", kGtin}, {"lot", "L2026-11A"}, {"quantity", 100}}})},
@@ -495,8 +498,11 @@ TEST(SchemaTest, IntegerBounds) {
   inspection["sample_size"] = 0;
   ExpectBodyReject(RecordKind::kInspection, inspection, "body.sample_size");
   Json issuance = ValidBody(RecordKind::kCodeIssuance);
-  issuance["count"] = 10'000'001;
-  ExpectBodyReject(RecordKind::kCodeIssuance, issuance, "body.count");
+  issuance["part"] = 0;
+  ExpectBodyReject(RecordKind::kCodeIssuance, issuance, "body.part");
+  issuance["part"] = 1;
+  issuance["parts"] = 1001;
+  ExpectBodyReject(RecordKind::kCodeIssuance, issuance, "body.parts");
 }
 
 TEST(SchemaTest, TextLengthCountsCodePoints) {

@@ -41,8 +41,11 @@ class RulesTest : public LedgerFixture {
                         std::vector<std::string> roles = {"merchant"}) {
     return {{"party", party}, {"name", party + " Ltd"}, {"roles", roles}, {"public_key", key.Public().Hex()}};
   }
-  static Json IssuanceBody(const std::string& gtin, const std::string& lot, const std::string& batch) {
-    return {{"gtin", gtin}, {"lot", lot}, {"batch", batch}, {"count", 100}, {"serials_sha256", kShaA}};
+  // A one-part batch; its serials default to <batch>-1 and <batch>-2.
+  static Json IssuanceBody(const std::string& gtin, const std::string& lot, const std::string& batch,
+                           std::vector<std::string> serials = {}) {
+    if (serials.empty()) serials = {batch + "-1", batch + "-2"};
+    return {{"gtin", gtin}, {"lot", lot}, {"batch", batch}, {"part", 1}, {"parts", 1}, {"serials", serials}};
   }
   static Json CustodyBody(const std::string& shipment, const std::string& from, const std::string& to) {
     return {{"shipment", shipment},
@@ -218,6 +221,8 @@ TEST_F(RulesTest, InspectorCustomsRegulatorKindsAccepted) {
 TEST_F(RulesTest, RevocationAndRecallByOwnerAndByRegulator) {
   AcmeGoods();
   Accept(RecordKind::kLot, LotBody(kGtinA, "L2"), acme_);
+  Accept(RecordKind::kCodeIssuance, IssuanceBody(kGtinA, "L1", "B1", {"S1", "S2", "S3"}), acme_);
+  Accept(RecordKind::kCodeIssuance, IssuanceBody(kGtinA, "L2", "B2", {"S9"}), acme_);
   Accept(RecordKind::kCodeRevocation, RevocationBody(kGtinA, "L1", {"S1", "S2"}), acme_);
   Accept(RecordKind::kCodeRevocation, RevocationBody(kGtinA, "L1", {"S3"}), samr_);
   Accept(RecordKind::kLotRecall, RecallBody(kGtinA, "L1"), acme_);
@@ -594,6 +599,7 @@ TEST_F(RulesTest, RevocationAndRecallByOtherMerchant) {
 
 TEST_F(RulesTest, RevokeSameSerialTwice) {
   AcmeGoods();
+  Accept(RecordKind::kCodeIssuance, IssuanceBody(kGtinA, "L1", "B1", {"S1", "S2", "S3"}), acme_);
   Accept(RecordKind::kCodeRevocation, RevocationBody(kGtinA, "L1", {"S1", "S2"}), acme_);
   Rejected(RecordKind::kCodeRevocation, RevocationBody(kGtinA, "L1", {"S3", "S2"}), acme_,
            RejectCode::kConflict, "body.serials[1]");
@@ -844,7 +850,7 @@ TEST_F(RulesTest, ReceiptsOfABatchShareABlock) {
 TEST_F(RulesTest, LotHistoryInLogOrder) {
   AcmeGoods();
   Accept(RecordKind::kLot, LotBody(kGtinA, "L2"), acme_);  // another lot: not in L1's history
-  Receipt issuance = Accept(RecordKind::kCodeIssuance, IssuanceBody(kGtinA, "L1", "B1"), acme_);
+  Receipt issuance = Accept(RecordKind::kCodeIssuance, IssuanceBody(kGtinA, "L1", "B1", {"S1"}), acme_);
   Accept(RecordKind::kCodeIssuance, IssuanceBody(kGtinA, "L2", "B2"), acme_);
   Json shipment = ShipmentBody("SH-1", kGtinA, "L1");
   shipment["lots"].push_back({{"gtin", kGtinA}, {"lot", "L2"}, {"quantity", 3}});

@@ -6,21 +6,9 @@
 //
 // Keys use the default scrypt cost (~0.1 s per load), so the tests keep the
 // number of key-loading invocations small; --help runs load no key.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <chrono>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <map>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -28,51 +16,13 @@
 #include "ledger/canonical_json.h"
 #include "ledger/record.h"
 #include "ledger/schema.h"
-#include "tests/tools/subprocess.h"
-#include "tests/temp_dir.h"
-#include "tools/cli_support.h"  // the exit codes (constants only; nothing linked)
-
-extern char** environ;
+#include "tests/tools/tracectl_harness.h"
 
 namespace traceledger::tools {
 namespace {
 
 using ledger::Json;
-
-// Two different passphrases, so a test notices when the wrong one is used.
-constexpr const char* kOperatorPass = "operator passphrase 1";
-constexpr const char* kAuthorPass = "author passphrase 2";
-
-// Runs tracectl with `args` (see RunProgram).
-RunResult Tracectl(const std::vector<std::string>& args, const Env& env = {}) {
-  return RunProgram(TRACELEDGER_TRACECTL, args, env);
-}
-
-using traceledger::testing::TempDir;
-
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  ASSERT_TRUE(out.good()) << "cannot write " << path;
-}
-
-Json ParseJsonOrFail(const std::string& text) {
-  auto parsed = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  EXPECT_FALSE(parsed.is_discarded()) << "not JSON:\n" << text;
-  return parsed;
-}
-
-// "accepted <kind> <id> (index N, block H)" → id; fails the test otherwise.
-std::string AcceptedId(const RunResult& r, const std::string& kind) {
-  static const std::regex kLine(R"(accepted ([a-z_]+) ([0-9a-f]{64}) \(index \d+, block \d+\)\n)");
-  std::smatch m;
-  if (!std::regex_match(r.out, m, kLine)) {
-    ADD_FAILURE() << "expected one \"accepted " << kind << " ...\" line:\n" << r.Describe();
-    return {};
-  }
-  EXPECT_EQ(m[1].str(), kind);
-  return m[2].str();
-}
+using namespace harness;  // NOLINT: the harness is this file's vocabulary
 
 // The kinds listed by `history`, in order (third column after index and
 // "block N").
@@ -87,53 +37,6 @@ std::vector<std::string> HistoryKinds(const std::string& out) {
   }
   return kinds;
 }
-
-// A ledger in a temp dir, driven through tracectl. Env holds both
-// passphrases: TRACELEDGER_OPERATOR_PASSPHRASE for the operator key that
-// seals blocks, TRACELEDGER_PASSPHRASE for the author key that signs.
-class CliTest : public ::testing::Test {
- protected:
-  std::string Data() const { return dir_ / "data"; }
-  std::string OperatorKey() const { return dir_ / "data/operator.key"; }
-
-  Env AuthorEnv() const {
-    return {{"TRACELEDGER_OPERATOR_PASSPHRASE", kOperatorPass}, {"TRACELEDGER_PASSPHRASE", kAuthorPass}};
-  }
-
-  RunResult Run(std::vector<std::string> args, const Env& env) {
-    args.insert(args.begin(), {"-d", Data()});
-    return Tracectl(args, env);
-  }
-
-  void Init() {
-    RunResult r = Run({"init"}, AuthorEnv());
-    ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
-    EXPECT_NE(r.out.find("created ledger"), std::string::npos) << r.out;
-    ASSERT_TRUE(std::filesystem::exists(OperatorKey()));
-  }
-
-  // keygen -o <dir>/<name>.key under the author passphrase.
-  std::string Keygen(const std::string& name) {
-    std::string file = dir_ / (name + ".key");
-    RunResult r = Tracectl({"keygen", "-o", file}, AuthorEnv());
-    EXPECT_EQ(r.exit_code, kExitOk) << r.Describe();
-    EXPECT_NE(r.out.find("key id"), std::string::npos) << r.out;
-    return file;
-  }
-
-  // The author key is the operator's own keystore, so it is unlocked with
-  // TRACELEDGER_OPERATOR_PASSPHRASE, not the author variable (which holds
-  // another passphrase here).
-  std::string Register(const std::string& party, const std::string& role, const std::string& key_file) {
-    RunResult r = Run({"register", "--key", OperatorKey(), "--party", party, "--name", party + " Ltd",
-                       "--roles", role, "--public-key-from", key_file},
-                      AuthorEnv());
-    EXPECT_EQ(r.exit_code, kExitOk) << r.Describe();
-    return AcceptedId(r, "party");
-  }
-
-  TempDir dir_;
-};
 
 TEST_F(CliTest, EndToEnd) {
   ASSERT_NO_FATAL_FAILURE(Init());
@@ -393,6 +296,10 @@ TEST(CliUsageTest, HelpOnEveryCommand) {
       {"proof", "inclusion"},
       {"proof", "consistency"},
       {"verify-proof"},
+      {"codes"},
+      {"codes", "issue"},
+      {"codes", "show"},
+      {"verify"},
   };
   for (const auto& schema : ledger::AllSchemas()) commands.push_back({"append", std::string(schema.name)});
   for (const auto& command : commands) {

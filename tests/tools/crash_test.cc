@@ -7,7 +7,9 @@
 //     record counts and no entry lies beyond it.
 // Fresh directories test kills at every stage, including ledger creation;
 // sequences on one directory test that a restarted writer continues a
-// ledger left by a killed one.
+// ledger left by a killed one. The anti-counterfeit scan store
+// (tests/tools/scan_child.cc) is held to the same promise: every
+// acknowledged scan survives SIGKILL.
 //
 // The kill times come from a seeded RNG. The base seed is printed; set
 // TRACELEDGER_CRASH_SEED to replay a run. TRACELEDGER_KEEP_TEMP=1 keeps the
@@ -27,8 +29,10 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -36,6 +40,7 @@
 #include "ledger/audit.h"
 #include "ledger/ledger.h"
 #include "tests/temp_dir.h"
+#include "qrcode/scan_store.h"
 
 extern char** environ;
 
@@ -71,9 +76,10 @@ enum class KillClock {
   kFromFirstAck,  // the delay starts at the first ack: kills land mid-ingest
 };
 
-// Starts ingest_child on `dir`, lets it run `delay_ms` (counted per
+// Starts `program` (ingest_child or scan_child) on `dir`, lets it run `delay_ms` (counted per
 // `clock`), kills it with SIGKILL and returns every complete line it wrote.
-ChildRun RunAndKill(const std::string& dir, uint64_t child_seed, int delay_ms, KillClock clock) {
+ChildRun RunAndKill(const std::string& dir, uint64_t child_seed, int delay_ms, KillClock clock,
+                    std::string program = TRACELEDGER_INGEST_CHILD) {
   ChildRun run;
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
@@ -85,7 +91,6 @@ ChildRun RunAndKill(const std::string& dir, uint64_t child_seed, int delay_ms, K
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
   std::string seed_text = std::to_string(child_seed);
-  std::string program = TRACELEDGER_INGEST_CHILD;
   std::vector<char*> argv = {program.data(), const_cast<char*>(dir.c_str()), seed_text.data(), nullptr};
   pid_t pid = 0;
   const auto start = Clock::now();
@@ -305,6 +310,43 @@ TEST(CrashStartupTest, KillsDuringCreationLeaveARecoverableDirectory) {
   size_t n =
       Trial(dir.path(), TrialSeed(3, 0, kEarlyKills), KillClock::kFromFirstAck, acked, "startup final run");
   EXPECT_GT(n, 0u);
+}
+
+// The anti-counterfeit scan store (qrcode/scan_store.h): scan_child
+// records scans and prints "<serial> <scan count>" after each returned
+// update; after SIGKILL every acknowledged count is in the store (and at
+// most the one update in flight beyond it), on every restart.
+TEST(CrashScanStoreTest, AcknowledgedScansSurviveSigkill) {
+  constexpr int kRuns = 4;
+  TempDir dir;
+  std::map<std::string, uint64_t> acked;  // highest acknowledged count per serial
+  for (int run = 0; run < kRuns; ++run) {
+    const uint64_t seed = TrialSeed(4, 0, static_cast<uint64_t>(run));
+    std::mt19937_64 rng(seed);
+    const int delay_ms = 50 + static_cast<int>(rng() % 400);
+    SCOPED_TRACE("scan run " + std::to_string(run) + " seed=" + std::to_string(seed));
+    ChildRun child = RunAndKill(dir.path(), seed, delay_ms, KillClock::kFromFirstAck, TRACELEDGER_SCAN_CHILD);
+    EXPECT_TRUE(WIFSIGNALED(child.status) && WTERMSIG(child.status) == SIGKILL)
+        << DescribeStatus(child.status);
+    for (const auto& line : child.acked) {
+      std::istringstream words(line);
+      std::string serial;
+      uint64_t scans = 0;
+      ASSERT_TRUE(static_cast<bool>(words >> serial >> scans)) << line;
+      acked[serial] = std::max(acked[serial], scans);
+    }
+    auto store = qrcode::ScanStore::Open(qrcode::ScanStoreOptions{.path = dir.path() + "/scans"});
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    for (const auto& [serial, count] : acked) {
+      auto state = (*store)->Get("09501101530003", serial);
+      ASSERT_TRUE(state.ok()) << state.error().message;
+      ASSERT_TRUE(state->has_value()) << "acknowledged scans of " << serial << " are gone";
+      EXPECT_GE((*state)->scans, count) << serial;
+      EXPECT_LE((*state)->scans, count + 1) << serial << ": more scans than were made";
+    }
+    std::cout << "[ crash    ] scan run " << run << ": killed after " << child.ran_ms << " ms, "
+              << child.acked.size() << " acknowledged scans, all present\n";
+  }
 }
 
 }  // namespace
