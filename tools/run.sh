@@ -95,6 +95,13 @@ set -e
 step "Audit: re-verify every block, signature, rule and index from genesis"
 run audit
 
+step "Operator signs a checkpoint; anyone checks an inclusion proof offline with the operator's public key"
+run checkpoint sign --out "$DATA/checkpoint.txt" >/dev/null
+cat "$DATA/checkpoint.txt"
+INSPECTION=$($T history lot "$GTIN" L2026-11A | awk '$4 == "inspection" {print $1; exit}')
+run proof inclusion --index "$INSPECTION" --out "$DATA/inspection.proof.json"
+run verify-proof "$DATA/inspection.proof.json" --operator-key "$($T key show "$DATA/operator.key" | awk '/public key/ {print $3}')"
+
 step "What the ledger holds"
 run show ledger
 echo
