@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,9 +63,12 @@ using Env = std::map<std::string, std::string>;
 
 // Runs `program` with `args` and waits for it. The child sees the parent's
 // environment minus every TRACELEDGER_* variable, plus `env`; stdin is
-// /dev/null. Killed after 60 s.
+// /dev/null, or a file holding `stdin_text` when given. Killed with SIGKILL
+// after `kill_after_ms` when given (a crash test), else after 60 s as a
+// test failure.
 inline RunResult RunProgram(const std::string& program, const std::vector<std::string>& args,
-                            const Env& env = {}) {
+                            const Env& env = {}, const std::optional<std::string>& stdin_text = std::nullopt,
+                            std::optional<int> kill_after_ms = std::nullopt) {
   RunResult result;
   SpawnArgs spawn(program, args, env);
 
@@ -75,7 +79,18 @@ inline RunResult RunProgram(const std::string& program, const std::vector<std::s
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  std::string stdin_path = "/dev/null";
+  if (stdin_text) {
+    char tmpl[] = "/tmp/tl-stdin-XXXXXX";
+    int fd = ::mkstemp(tmpl);
+    if (fd < 0 ||
+        ::write(fd, stdin_text->data(), stdin_text->size()) != static_cast<ssize_t>(stdin_text->size())) {
+      ADD_FAILURE() << "cannot write the child's standard input";
+    }
+    if (fd >= 0) ::close(fd);
+    stdin_path = tmpl;
+  }
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, stdin_path.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
   pid_t pid = 0;
@@ -90,7 +105,9 @@ inline RunResult RunProgram(const std::string& program, const std::vector<std::s
     return result;
   }
 
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  const auto give_up =
+      std::chrono::steady_clock::now() +
+      (kill_after_ms ? std::chrono::milliseconds(*kill_after_ms) : std::chrono::milliseconds(60'000));
   pollfd fds[2] = {{.fd = out_pipe[0], .events = POLLIN, .revents = 0},
                    {.fd = err_pipe[0], .events = POLLIN, .revents = 0}};
   std::string* sinks[2] = {&result.out, &result.err};
@@ -100,7 +117,7 @@ inline RunResult RunProgram(const std::string& program, const std::vector<std::s
         std::chrono::duration_cast<std::chrono::milliseconds>(give_up - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       ::kill(pid, SIGKILL);
-      ADD_FAILURE() << program << " did not finish within 60 s";
+      if (!kill_after_ms) ADD_FAILURE() << program << " did not finish within 60 s";
       break;
     }
     if (::poll(fds, 2, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
@@ -123,6 +140,7 @@ inline RunResult RunProgram(const std::string& program, const std::vector<std::s
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  if (stdin_text) ::unlink(stdin_path.c_str());
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
   return result;

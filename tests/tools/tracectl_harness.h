@@ -5,17 +5,8 @@
 #ifndef TRACELEDGER_TESTS_TOOLS_TRACECTL_HARNESS_H_
 #define TRACELEDGER_TESTS_TOOLS_TRACECTL_HARNESS_H_
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -26,9 +17,8 @@
 
 #include "ledger/canonical_json.h"
 #include "tests/temp_dir.h"
+#include "tests/tools/subprocess.h"
 #include "tools/cli_support.h"  // the exit codes (constants only; nothing linked)
-
-extern char** environ;
 
 namespace traceledger::tools::harness {
 
@@ -38,119 +28,15 @@ using ledger::Json;
 inline constexpr const char* kOperatorPass = "operator passphrase 1";
 inline constexpr const char* kAuthorPass = "author passphrase 2";
 
-struct RunResult {
-  int exit_code = -1;  // -1: killed by a signal (see signal)
-  int signal = 0;
-  std::string out;
-  std::string err;
+using tools::Env;
+using tools::RunResult;
 
-  // For failure messages.
-  std::string Describe() const {
-    std::string s =
-        signal != 0 ? "killed by signal " + std::to_string(signal) : "exit " + std::to_string(exit_code);
-    return s + "\n--- stdout ---\n" + out + "--- stderr ---\n" + err;
-  }
-};
-
-using Env = std::map<std::string, std::string>;
-
-// Runs tracectl with `args`. The child sees the parent's environment minus
-// every TRACELEDGER_* variable, plus `env`; stdin is /dev/null, or a file
-// holding `stdin_text` when given. Killed with SIGKILL after
-// `kill_after_ms` when given (a crash test), else after 60 s as a failure.
+// Runs tracectl with `args` (tests/tools/subprocess.h RunProgram: a clean
+// TRACELEDGER_* environment plus `env`, optional stdin text, optional kill).
 inline RunResult Tracectl(const std::vector<std::string>& args, const Env& env = {},
                           const std::optional<std::string>& stdin_text = std::nullopt,
                           std::optional<int> kill_after_ms = std::nullopt) {
-  RunResult result;
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (std::strncmp(*e, "TRACELEDGER_", 12) != 0) env_strings.emplace_back(*e);
-  }
-  for (const auto& [k, v] : env) env_strings.push_back(std::string(k).append("=").append(v));
-  std::vector<char*> envp;
-  envp.reserve(env_strings.size() + 1);
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::string program = TRACELEDGER_TRACECTL;
-  std::vector<std::string> argv_strings = {program};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  argv.reserve(argv_strings.size() + 1);
-  for (auto& s : argv_strings) argv.push_back(s.data());
-  argv.push_back(nullptr);
-
-  int out_pipe[2], err_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
-    ADD_FAILURE() << "pipe2: " << std::strerror(errno);
-    return result;
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  std::string stdin_path = "/dev/null";
-  if (stdin_text) {
-    char tmpl[] = "/tmp/tl-stdin-XXXXXX";
-    int fd = ::mkstemp(tmpl);
-    if (fd < 0 ||
-        ::write(fd, stdin_text->data(), stdin_text->size()) != static_cast<ssize_t>(stdin_text->size())) {
-      ADD_FAILURE() << "cannot write the child's standard input";
-    }
-    if (fd >= 0) ::close(fd);
-    stdin_path = tmpl;
-  }
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, stdin_path.c_str(), O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
-  pid_t pid = 0;
-  int spawned = ::posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(out_pipe[1]);
-  ::close(err_pipe[1]);
-  if (spawned != 0) {
-    ::close(out_pipe[0]);
-    ::close(err_pipe[0]);
-    ADD_FAILURE() << "posix_spawn " << program << ": " << std::strerror(spawned);
-    return result;
-  }
-
-  const auto give_up =
-      std::chrono::steady_clock::now() +
-      (kill_after_ms ? std::chrono::milliseconds(*kill_after_ms) : std::chrono::milliseconds(60'000));
-  pollfd fds[2] = {{.fd = out_pipe[0], .events = POLLIN, .revents = 0},
-                   {.fd = err_pipe[0], .events = POLLIN, .revents = 0}};
-  std::string* sinks[2] = {&result.out, &result.err};
-  int open_fds = 2;
-  while (open_fds > 0) {
-    auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(give_up - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      ::kill(pid, SIGKILL);
-      if (!kill_after_ms) ADD_FAILURE() << "tracectl did not finish within 60 s";
-      break;
-    }
-    if (::poll(fds, 2, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      char buf[8192];
-      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) {
-        sinks[i]->append(buf, static_cast<size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        ::close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  for (auto& f : fds) {
-    if (f.fd >= 0) ::close(f.fd);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (stdin_text) ::unlink(stdin_path.c_str());
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
-  return result;
+  return RunProgram(TRACELEDGER_TRACECTL, args, env, stdin_text, kill_after_ms);
 }
 
 using traceledger::testing::TempDir;
