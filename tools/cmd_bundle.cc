@@ -82,7 +82,7 @@ Json ReportJson(const ledger::BundleReport& r) {
 int RunVerifyBundle(const GlobalFlags& g, const BundleFlags& f) {
   ledger::BundleTrust trust;
   trust.operator_keys.push_back(ParsePublicKeyArg("--operator-key", f.operator_key));
-  for (const auto& w : f.witness_keys) trust.witnesses.witnesses.push_back(ParseWitnessKey(w));
+  for (const auto& w : f.witness_keys) trust.witnesses.witnesses.push_back(ParseWitnessKey(w, "--witness-key"));
   trust.witnesses.quorum = f.quorum.value_or(trust.witnesses.witnesses.size());
   if (trust.witnesses.quorum > trust.witnesses.witnesses.size())
     throw CliError(kExitUsage, "--quorum exceeds the --witness-key keys given");

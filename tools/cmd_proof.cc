@@ -155,11 +155,11 @@ WitnessConfig LoadWitnessConfig(const std::string& path) {
 }  // namespace
 
 // "NAME=PUBKEY" from --witness.
-chain::WitnessKey ParseWitnessKey(const std::string& text) {
+chain::WitnessKey ParseWitnessKey(const std::string& text, const std::string& flag) {
   const size_t eq = text.rfind('=');
   if (eq == std::string::npos || eq == 0)
-    throw CliError(kExitUsage, "--witness: \"" + text + "\" is not NAME=PUBLIC_KEY");
-  return chain::WitnessKey{text.substr(0, eq), ParsePublicKeyArg("--witness", text.substr(eq + 1))};
+    throw CliError(kExitUsage, flag + ": \"" + text + "\" is not NAME=PUBLIC_KEY");
+  return chain::WitnessKey{text.substr(0, eq), ParsePublicKeyArg(flag, text.substr(eq + 1))};
 }
 
 namespace {

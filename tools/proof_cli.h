@@ -25,7 +25,7 @@ std::vector<std::string> HexList(const std::vector<chain::Hash>& hashes);
 chain::StoredCheckpoint StoredAt(const chain::Store& store, uint64_t size);
 chain::StoredCheckpoint LatestStored(const chain::Store& store);
 // "NAME=PUBLIC_KEY" (hex or keystore file) of a trusted witness.
-chain::WitnessKey ParseWitnessKey(const std::string& text);
+chain::WitnessKey ParseWitnessKey(const std::string& text, const std::string& flag = "--witness");
 
 }  // namespace traceledger::tools
 
