@@ -19,6 +19,7 @@
 #include "ledger/canonical_json.h"
 #include "tools/cli_support.h"
 #include "tools/commands.h"
+#include "tools/proof_cli.h"
 #include "wallet/keystore.h"
 
 namespace traceledger::tools {
@@ -43,6 +44,9 @@ struct ProofFlags {
 
 // ---- helpers ----------------------------------------------------------------
 
+}  // namespace
+
+// Shared with other commands (tools/proof_cli.h).
 wallet::PublicKey ParsePublicKeyArg(const std::string& flag, const std::string& text) {
   if (auto pk = wallet::PublicKey::FromHex(text)) return *pk;
   auto from_file = wallet::ReadKeystorePublicKey(text);
@@ -87,6 +91,8 @@ chain::StoredCheckpoint LatestStored(const chain::Store& store) {
   if (!last->has_value()) throw CliError(kExitRejected, "no checkpoint yet: run tracectl checkpoint sign");
   return StoredAt(store, (*last)->first);
 }
+
+namespace {
 
 // A checkpoint given as a file (a signed note the caller holds); only its
 // shape is checked here, verify-proof checks the signature.
@@ -146,13 +152,17 @@ WitnessConfig LoadWitnessConfig(const std::string& path) {
   return config;
 }
 
+}  // namespace
+
 // "NAME=PUBKEY" from --witness.
-chain::WitnessKey ParseWitnessKey(const std::string& text) {
+chain::WitnessKey ParseWitnessKey(const std::string& text, const std::string& flag) {
   const size_t eq = text.rfind('=');
   if (eq == std::string::npos || eq == 0)
-    throw CliError(kExitUsage, "--witness: \"" + text + "\" is not NAME=PUBLIC_KEY");
-  return chain::WitnessKey{text.substr(0, eq), ParsePublicKeyArg("--witness", text.substr(eq + 1))};
+    throw CliError(kExitUsage, flag + ": \"" + text + "\" is not NAME=PUBLIC_KEY");
+  return chain::WitnessKey{text.substr(0, eq), ParsePublicKeyArg(flag, text.substr(eq + 1))};
 }
+
+namespace {
 
 chain::CheckpointSigner MakeSigner(ledger::Ledger& ledger, const GlobalFlags& g, const std::string& origin) {
   wallet::SecretKey key =

@@ -35,6 +35,9 @@ void AddProofCommands(CLI::App& app, CommandContext& ctx);
 void AddAnchorCommands(CLI::App& app, CommandContext& ctx);
 // `codes issue`, `codes show` and `verify` (tools/cmd_codes.cc).
 void AddCodesCommands(CLI::App& app, CommandContext context);
+// `bundle code|lot|shipment` and `verify-bundle`: offline evidence bundles
+// (tools/cmd_bundle.cc).
+void AddBundleCommands(CLI::App& app, CommandContext& ctx);
 
 }  // namespace traceledger::tools
 

@@ -635,6 +635,7 @@ int Main(int argc, char** argv) {
   AddProofCommands(app, ctx);
   AddAnchorCommands(app, ctx);
   AddCodesCommands(app, ctx);
+  AddBundleCommands(app, ctx);
 
   try {
     app.parse(argc, argv);
