@@ -62,17 +62,9 @@ class ScanVerifyTest : public CliTest {
     other_ = Keygen("other");
     Register("acme", "merchant", merchant_);
     Register("globex", "merchant", other_);
-    RunResult r =
-        Run({"append", "product", "--key", merchant_, "--gtin", kGtin, "--name", "Tea", "--brand", "Acme",
-             "--origin-country", "CN", "--production-site", "Fuding", "--manufacturer", "Acme"},
-            AuthorEnv());
-    ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
-    for (const char* lot : {"L1", "L2"}) {
-      r = Run({"append", "lot", "--key", merchant_, "--gtin", kGtin, "--lot", lot, "--production-date",
-               "2026-11-01", "--quantity", "5000"},
-              AuthorEnv());
-      ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
-    }
+    ASSERT_NO_FATAL_FAILURE(AppendProduct(merchant_, kGtin));
+    ASSERT_NO_FATAL_FAILURE(AppendLot(merchant_, kGtin, "L1", "5000"));
+    ASSERT_NO_FATAL_FAILURE(AppendLot(merchant_, kGtin, "L2", "5000"));
   }
 
   std::string Out() const { return dir_ / "out"; }
