@@ -17,11 +17,11 @@
 #include "ledger/state.h"
 #include "qrcode/code.h"
 #include "qrcode/issuance.h"
-#include "qrcode/ledger_lookup.h"
 #include "qrcode/verify.h"
 #include "tools/cli_support.h"
+#include "tools/code_images.h"
+#include "tools/code_verdicts.h"
 #include "tools/commands.h"
-#include "wallet/keystore.h"
 
 namespace traceledger::tools {
 namespace {
@@ -38,6 +38,7 @@ struct IssueFlags {
   bool pins = false;
   std::string resolver = std::string(qrcode::kDefaultResolver);
   size_t threads = 0;
+  ImageFlags images;
 };
 
 struct VerifyFlags {
@@ -97,6 +98,8 @@ int RunIssue(const GlobalFlags& g, const IssueFlags& f) {
   }
   if (auto problem = qrcode::ResolverProblem(f.resolver))
     throw CliError(kExitUsage, "--resolver: " + *problem);
+  // Image options are checked before anything is committed.
+  const ImagePlan images = CheckImageFlags(f.images);
   std::error_code ec;
   std::filesystem::create_directories(f.out, ec);
   if (ec) throw CliError(kExitFailure, "--out: cannot create " + f.out + ": " + ec.message());
@@ -156,22 +159,37 @@ int RunIssue(const GlobalFlags& g, const IssueFlags& f) {
                    e.code == qrcode::IssueErrorCode::kRejected ? "rejected: " + e.message : e.message);
   }
   const auto& s = *summary;
+  // The batch is on the ledger and its manifest complete: the images are
+  // rendered from the manifest, and `codes images` redoes this step.
+  std::optional<ImagesWritten> written;
+  if (images.Any()) {
+    try {
+      written = WriteImagesFromManifest(images, s.jsonl_path, f.out);
+    } catch (const CliError& e) {
+      throw CliError(e.exit_code, std::string(e.what()) + "\nthe " + std::to_string(s.count) +
+                                      " codes are issued; render their images with: tracectl codes images "
+                                      "--manifest " + s.jsonl_path + " ...");
+    }
+  }
   if (g.json) {
     Json parts = Json::array();
     for (const auto& p : s.parts) {
       parts.push_back({{"id", chain::HashHex(p.id)}, {"index", p.index}, {"height", p.height}});
     }
-    std::cout << Json{{"issued", true},   {"gtin", gtin},      {"lot", f.lot},
-                      {"batch", s.batch}, {"count", s.count},  {"pins", f.pins},
-                      {"parts", parts},   {"csv", s.csv_path}, {"jsonl", s.jsonl_path}}
-                     .dump()
-              << "\n";
+    Json out = {{"issued", true},   {"gtin", gtin},     {"lot", f.lot},
+                {"batch", s.batch}, {"count", s.count}, {"pins", f.pins},
+                {"parts", parts},   {"csv", s.csv_path}, {"jsonl", s.jsonl_path}};
+    if (written) {
+      out["images"] = {{"count", written->images}, {"dir", written->images_dir}, {"sheets", written->sheets}};
+    }
+    std::cout << out.dump() << "\n";
   } else {
     std::cout << "issued " << s.count << " codes for GTIN " << gtin << " lot " << f.lot << " in batch "
               << s.batch << " (" << s.parts.size() << " part(s), block " << s.parts.front().height << ")\n"
               << "manifest: " << s.csv_path << "\n          " << s.jsonl_path << "\n";
     if (f.pins)
       std::cout << "the PINs are in the manifest only: keep it safe, the ledger holds only their hashes\n";
+    if (written) PrintImagesWritten(*written, /*json=*/false);
   }
   return kExitOk;
 }
@@ -226,54 +244,9 @@ int RunShow(const GlobalFlags& g, const std::string& gtin_text, const std::strin
   return verdict == "valid" ? kExitOk : kExitRejected;
 }
 
-// An --issuer-key value: 64 hex digits, a keystore file (its clear public
-// key), or a file holding 64 hex digits.
-wallet::PublicKey IssuerKeyFlag(const std::string& value) {
-  if (auto key = wallet::PublicKey::FromHex(value)) return *key;
-  std::error_code ec;
-  if (!std::filesystem::exists(value, ec)) {
-    throw CliError(kExitUsage, "--issuer-key: \"" + value + "\" is neither 64 hex digits nor a file");
-  }
-  if (auto key = wallet::ReadKeystorePublicKey(value); key.ok()) return *key;
-  std::string text = ReadFileOrThrow(value);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
-  if (auto key = wallet::PublicKey::FromHex(text)) return *key;
-  throw CliError(kExitUsage, "--issuer-key: " + value + " holds neither a keystore nor a 64-hex public key");
-}
-
 int RunVerify(const GlobalFlags& g, const VerifyFlags& f) {
-  std::unique_ptr<qrcode::IssuerLookup> issuers;
-  std::unique_ptr<qrcode::StatusLookup> statuses;
-  std::unique_ptr<ledger::Ledger> ledger;
-  if (!f.issuer_keys.empty()) {
-    std::vector<wallet::PublicKey> keys;
-    for (const auto& value : f.issuer_keys) keys.push_back(IssuerKeyFlag(value));
-    issuers = std::make_unique<qrcode::KeyListLookup>(std::move(keys));
-  } else {
-    ledger = OpenLedger(DataDir{g.data}, /*with_signer=*/false, g.passphrase_file);
-    issuers = std::make_unique<qrcode::LedgerIssuerLookup>(*ledger);
-    statuses = std::make_unique<qrcode::LedgerStatusLookup>(*ledger);
-  }
-
-  uint64_t total = 0, good = 0, errors = 0;
-  auto check = [&](std::string_view text) {
-    qrcode::VerifyResult r = qrcode::VerifyCode(text, *issuers, statuses.get());
-    ++total;
-    good += r.Good() ? 1 : 0;
-    errors += r.verdict == qrcode::Verdict::kError ? 1 : 0;
-    if (g.json) {
-      std::cout << qrcode::ToJson(r).dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
-    } else {
-      std::string what = r.verdict == qrcode::Verdict::kGenuine
-                             ? (statuses ? std::string(qrcode::StatusName(r.status.status)) : "signature_ok")
-                             : std::string(r.ReasonName());
-      std::string detail = r.message;
-      if (r.verdict == qrcode::Verdict::kGenuine && statuses) detail += "; " + r.status.message;
-      std::printf("%-9s  %-21s  %s\n           %s\n", std::string(qrcode::VerdictName(r.verdict)).c_str(),
-                  what.c_str(), Printable(r.text).c_str(), Printable(detail).c_str());
-    }
-    std::fflush(stdout);
-  };
+  CodeChecker checker(g, f.issuer_keys);
+  auto check = [&](std::string_view text) { checker.Print(checker.Check(text), g.json); };
   auto check_stream = [&](std::istream& in) {
     std::string line;
     while (std::getline(in, line)) {
@@ -290,13 +263,8 @@ int RunVerify(const GlobalFlags& g, const VerifyFlags& f) {
     if (!in) throw CliError(kExitFailure, "cannot read " + f.input);
     check_stream(in);
   }
-  if (!g.json) {
-    std::fprintf(stderr, "%llu code(s): %llu %s, %llu not\n", static_cast<unsigned long long>(total),
-                 static_cast<unsigned long long>(good), statuses ? "genuine and valid" : "genuine",
-                 static_cast<unsigned long long>(total - good));
-  }
-  if (errors > 0) return kExitFailure;
-  return good == total ? kExitOk : kExitRejected;
+  if (!g.json) checker.PrintSummary();
+  return checker.ExitCode();
 }
 
 }  // namespace
@@ -323,6 +291,7 @@ void AddCodesCommands(CLI::App& app, CommandContext context) {
   cmd->add_option("--resolver", issue.resolver, "resolver host[:port][/prefix] of the URIs")
       ->capture_default_str();
   cmd->add_option("--threads", issue.threads, "signing threads (default: one per core)");
+  AddImageFlags(cmd, issue.images);
   cmd->callback([&] { action = [&] { return RunIssue(g, issue); }; });
 
   auto* show = codes->add_subcommand("show", "a code's issuance and status");
@@ -338,6 +307,8 @@ void AddCodesCommands(CLI::App& app, CommandContext context) {
                 "the hex); repeat for several; no ledger is opened")
       ->allow_extra_args(false);
   v->callback([&] { action = [&] { return RunVerify(g, verify); }; });
+
+  AddCodeImagesCommand(codes, context);
 }
 
 }  // namespace traceledger::tools

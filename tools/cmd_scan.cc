@@ -1,7 +1,9 @@
-// tracectl scan: decode QR codes from photos (PNG, JPEG). See docs/CLI.md.
+// tracectl scan: decode QR codes from photos (PNG, JPEG) and verify each
+// one as `tracectl verify` does (tools/code_verdicts.h). See docs/CLI.md.
 //
-// Every decoded text is printed, ours or not; each image that cannot be
-// read gets its own typed error and the other images are still scanned.
+// Every decoded text is printed, ours or not, with its verdict; each image
+// that cannot be read gets its own typed error and the other images are
+// still scanned.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -16,6 +18,7 @@
 #include "ledger/canonical_json.h"
 #include "qrcode/decode.h"
 #include "tools/cli_support.h"
+#include "tools/code_verdicts.h"
 #include "tools/commands.h"
 #include "util/thread_pool.h"
 
@@ -30,6 +33,8 @@ struct ScanFlags {
   size_t max_bytes = qrcode::kDefaultMaxImageBytes;
   bool exhaustive = false;
   size_t threads = 0;
+  std::vector<std::string> issuer_keys;
+  bool decode_only = false;
 };
 
 // A decoded text made safe for a terminal: control characters and DEL
@@ -60,10 +65,12 @@ std::string Corners(const qrcode::DecodedSymbol& s) {
   return out;
 }
 
-Json SymbolJson(const qrcode::DecodedSymbol& s) {
+// The decoding details a --json line adds to a code's verdict.
+Json SymbolJson(const std::string& image, size_t position, const qrcode::DecodedSymbol& s) {
   Json corners = Json::array();
   for (const auto& p : s.corners) corners.push_back(Json::array({p.x, p.y}));
-  return Json{{"text", s.text},
+  return Json{{"image", image},
+              {"position", position},
               {"corners", corners},
               {"ec_level", std::string(1, s.ec_level)},
               {"orientation", s.orientation_deg},
@@ -97,6 +104,11 @@ int RunScan(const GlobalFlags& g, const ScanFlags& f) {
   if (f.max_bytes == 0) throw CliError(kExitUsage, "--max-bytes must be positive");
   qrcode::DecodeOptions options{
       .max_bytes = f.max_bytes, .max_pixels = f.max_pixels, .exhaustive = f.exhaustive};
+  // Before any image is read: a bad --issuer-key or a missing ledger is a
+  // usage error.
+  // --decode-only skips verification entirely (no ledger or key needed).
+  std::optional<CodeChecker> checker;
+  if (!f.decode_only) checker.emplace(g, f.issuer_keys);
 
   std::vector<std::optional<qrcode::ImageResult<std::vector<qrcode::DecodedSymbol>>>> results(
       f.images.size());
@@ -131,10 +143,17 @@ int RunScan(const GlobalFlags& g, const ScanFlags& f) {
     }
     if (r->empty()) any_empty = true;
     if (g.json) {
-      Json codes = Json::array();
-      for (const auto& s : *r) codes.push_back(SymbolJson(s));
-      Json out = {{"image", image}, {"ok", true}, {"codes", codes}};
-      std::cout << out.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
+      if (r->empty()) std::cout << Json{{"image", image}, {"ok", true}, {"found", 0}}.dump() << "\n";
+      for (size_t k = 0; k < r->size(); ++k) {
+        const auto& s = (*r)[k];
+        if (checker) {
+          checker->Print(checker->Check(s.text), true, SymbolJson(image, k + 1, s));
+        } else {
+          Json out = SymbolJson(image, k + 1, s);
+          out["text"] = s.text;
+          std::cout << out.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
+        }
+      }
       continue;
     }
     if (r->empty()) {
@@ -147,11 +166,15 @@ int RunScan(const GlobalFlags& g, const ScanFlags& f) {
       std::cout << "  " << k + 1 << "  " << Printable(s.text) << "\n     at " << Corners(s) << ", level "
                 << s.ec_level << ", " << s.orientation_deg << " deg" << (s.inverted ? ", inverted" : "")
                 << (s.mirrored ? ", mirrored" : "") << "\n";
+      std::cout.flush();
+      if (checker) checker->Print(checker->Check(s.text), false, Json::object(), "     ", /*show_text=*/false);
     }
   }
   std::cout.flush();
-  if (any_error) return kExitFailure;
-  return any_empty ? kExitRejected : kExitOk;
+  if (!checker) return any_error ? kExitFailure : any_empty ? kExitRejected : kExitOk;
+  if (!g.json) checker->PrintSummary();
+  if (any_error || checker->errors() > 0) return kExitFailure;
+  return any_empty ? kExitRejected : checker->ExitCode();
 }
 
 }  // namespace
@@ -160,7 +183,8 @@ void AddScanCommands(CLI::App& app, const CommandContext& ctx) {
   static ScanFlags flags;
   auto* scan = app.add_subcommand(
       "scan",
-      "decode QR codes from PNG/JPEG photos; prints every text found, its corners, and per-image errors");
+      "decode QR codes from PNG/JPEG photos and verify each like `verify`: every text found, its corners, "
+      "its verdict, and per-image errors");
   scan->add_option("images", flags.images, "image files (PNG or JPEG); \"-\" reads one from standard input")
       ->required();
   scan->add_option("--max-pixels", flags.max_pixels, "refuse images with more pixels than this")
@@ -171,6 +195,12 @@ void AddScanCommands(CLI::App& app, const CommandContext& ctx) {
                  "run every decoding pass even after a code was found (slower; finds a hard code next to an "
                  "easy one)");
   scan->add_option("--threads", flags.threads, "decoding threads (default: one per core)");
+  scan->add_flag("--decode-only", flags.decode_only,
+                 "only decode: print each code's text and position, no verdict (needs no ledger or key)");
+  scan->add_option("--issuer-key", flags.issuer_keys,
+                   "offline: verify signatures against this public key (64 hex, a keystore or a file holding "
+                   "the hex); repeat for several; no ledger is opened")
+      ->allow_extra_args(false);
   GlobalFlags* g = &ctx.global;
   std::function<int()>* action = &ctx.action;
   scan->callback([g, action] { *action = [g] { return RunScan(*g, flags); }; });

@@ -47,15 +47,8 @@ class CodesCliTest : public CliTest {
     other_ = Keygen("other");
     Register("acme", "merchant", merchant_);
     Register("globex", "merchant", other_);
-    RunResult r =
-        Run({"append", "product", "--key", merchant_, "--gtin", kGtin, "--name", "Tea", "--brand", "Acme",
-             "--origin-country", "CN", "--production-site", "Fuding", "--manufacturer", "Acme"},
-            AuthorEnv());
-    ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
-    r = Run({"append", "lot", "--key", merchant_, "--gtin", kGtin, "--lot", "L1/A", "--production-date",
-             "2026-11-01", "--quantity", "1000"},
-            AuthorEnv());
-    ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
+    ASSERT_NO_FATAL_FAILURE(AppendProduct(merchant_, kGtin));
+    ASSERT_NO_FATAL_FAILURE(AppendLot(merchant_, kGtin, "L1/A"));
   }
 
   std::string Out() const { return dir_ / "out"; }

@@ -17,6 +17,7 @@
 #include "qrcode/render.h"
 #include "tests/qrcode/distortion.h"
 #include "tools/cli_support.h"  // exit codes
+#include "wallet/key.h"
 
 namespace traceledger::tools {
 namespace {
@@ -57,11 +58,15 @@ class ScanTest : public ::testing::Test {
     return Write(name, qrcode::EncodeGrayPng(qrcode::testing::RenderScene(scene)));
   }
 
-  Scan Run(const std::string& args, const std::string& stdin_file = "/dev/null") {
+  // Offline, against a key that signed none of these codes: every code is
+  // forged or malformed, so a run with codes exits 1 (kExitRejected).
+  // Verdicts against a ledger: tests/tools/scan_verify_test.cc.
+  Scan Run(const std::string& args, const std::string& stdin_file = "/dev/null", bool offline = true) {
     Scan s;
     std::string out = dir_ + "/.out", err = dir_ + "/.err";
     std::string cmd =
-        std::string(TRACELEDGER_TRACECTL) + " scan " + args + " <" + stdin_file + " >" + out + " 2>" + err;
+        std::string(TRACELEDGER_TRACECTL) + " scan " + (offline ? "--issuer-key " + key_hex_ + " " : "") +
+        args + " <" + stdin_file + " >" + out + " 2>" + err;
     int status = std::system(cmd.c_str());
     s.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     std::ifstream o(out), e(err);
@@ -71,14 +76,18 @@ class ScanTest : public ::testing::Test {
   }
 
   std::string dir_;
+  std::string key_hex_ = wallet::SecretKey::Generate().Public().Hex();
 };
 
 TEST_F(ScanTest, PrintsEveryTextWithItsCorners) {
   const std::string a = qrcode::testing::SampleUri(1), b = "not one of ours";
   std::string img = CodesPng("two.png", {a, b});
   Scan s = Run(img);
-  EXPECT_EQ(s.exit_code, kExitOk) << s.err;
+  EXPECT_EQ(s.exit_code, kExitRejected) << s.err;
   EXPECT_NE(s.out.find(img + ": 2 codes\n"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("     forged     unknown_key"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("     malformed  "), std::string::npos) << s.out;
+  EXPECT_NE(s.err.find("2 code(s): 0 genuine, 2 not"), std::string::npos) << s.err;
   EXPECT_NE(s.out.find("  " + a + "\n"), std::string::npos) << s.out;
   EXPECT_NE(s.out.find("  " + b + "\n"), std::string::npos) << s.out;
   EXPECT_NE(s.out.find("     at ("), std::string::npos) << s.out;
@@ -121,13 +130,15 @@ TEST_F(ScanTest, JsonLinesAndStandardInput) {
   std::vector<Json> rows;
   for (std::string line; std::getline(lines, line);) rows.push_back(Json::parse(line));
   ASSERT_EQ(rows.size(), 3u) << s.out;
-  for (int i : {0, 1}) {
-    EXPECT_EQ(rows[i]["ok"], true);
-    ASSERT_EQ(rows[i]["codes"].size(), 1u);
-    EXPECT_EQ(rows[i]["codes"][0]["text"], uri);
-    EXPECT_EQ(rows[i]["codes"][0]["corners"].size(), 4u);
-    EXPECT_EQ(rows[i]["codes"][0]["ec_level"], "M");
+  for (int i : {0, 1}) {  // one line per code: verify's members plus where it was found
+    EXPECT_EQ(rows[i]["text"], uri);
+    EXPECT_EQ(rows[i]["verdict"], "forged");
+    EXPECT_EQ(rows[i]["reason"], "unknown_key");
+    EXPECT_EQ(rows[i]["position"], 1);
+    EXPECT_EQ(rows[i]["corners"].size(), 4u);
+    EXPECT_EQ(rows[i]["ec_level"], "M");
   }
+  EXPECT_EQ(rows[0]["image"], img);
   EXPECT_EQ(rows[1]["image"], "-");
   EXPECT_EQ(rows[2]["ok"], false);
   EXPECT_EQ(rows[2]["error"]["code"], "truncated");
@@ -136,7 +147,7 @@ TEST_F(ScanTest, JsonLinesAndStandardInput) {
 TEST_F(ScanTest, ControlCharactersInADecodedTextAreEscaped) {
   std::string img = CodesPng("ctl.png", {"line1\nline2\x1b[31m\\"});
   Scan s = Run(img);
-  EXPECT_EQ(s.exit_code, kExitOk);
+  EXPECT_EQ(s.exit_code, kExitRejected);
   EXPECT_NE(s.out.find("  line1\\x0aline2\\x1b[31m\\\\\n"), std::string::npos) << s.out;
   EXPECT_EQ(s.out.find('\x1b'), std::string::npos);
 }
@@ -146,6 +157,33 @@ TEST_F(ScanTest, UsageErrors) {
   EXPECT_EQ(Run("- -").exit_code, kExitUsage);
   EXPECT_EQ(Run("--max-pixels 0 x.png").exit_code, kExitUsage);
   EXPECT_EQ(Run("--max-pixels many x.png").exit_code, kExitUsage);
+  // Neither a ledger nor --issuer-key: nothing to verify against.
+  Scan s = Run("--data " + dir_ + "/nowhere x.png", "/dev/null", /*offline=*/false);
+  EXPECT_EQ(s.exit_code, kExitUsage);
+  EXPECT_NE(s.err.find("no ledger at " + dir_ + "/nowhere/ledger"), std::string::npos) << s.err;
+  EXPECT_EQ(Run("--issuer-key 1234 x.png", "/dev/null", false).exit_code, kExitUsage);
+}
+
+TEST_F(ScanTest, DecodeOnlyNeedsNoLedgerOrKeyAndGivesNoVerdict) {
+  const std::string uri = qrcode::testing::SampleUri(7);
+  std::string img = CodesPng("plain.png", {uri});
+  Scan s = Run("--data " + dir_ + "/nowhere --decode-only " + img, "/dev/null", /*offline=*/false);
+  EXPECT_EQ(s.exit_code, kExitOk) << s.err;
+  EXPECT_NE(s.out.find("  " + uri + "\n"), std::string::npos) << s.out;
+  EXPECT_EQ(s.out.find("genuine"), std::string::npos) << s.out;
+  EXPECT_EQ(s.out.find("forged"), std::string::npos) << s.out;
+  Scan j = Run("--json --data " + dir_ + "/nowhere --decode-only " + img, "/dev/null", false);
+  EXPECT_EQ(j.exit_code, kExitOk) << j.err;
+  auto row = Json::parse(j.out);
+  EXPECT_EQ(row["text"], uri);
+  EXPECT_EQ(row["position"], 1);
+  EXPECT_FALSE(row.contains("verdict"));
+  // An image without a code is still exit 1 when only decoding.
+  qrcode::testing::Scene empty;
+  empty.width = 200;
+  empty.height = 200;
+  std::string blank = Write("blank.png", qrcode::EncodeGrayPng(qrcode::testing::RenderScene(empty)));
+  EXPECT_EQ(Run("--decode-only " + blank, "/dev/null", false).exit_code, kExitRejected);
 }
 
 TEST_F(ScanTest, LimitsComeFromTheFlags) {

@@ -109,6 +109,24 @@ class CliTest : public ::testing::Test {
     return AcceptedId(r, "party");
   }
 
+  // Appends a product (Tea by Acme) for `gtin`, signed by `key_file`.
+  void AppendProduct(const std::string& key_file, const std::string& gtin) {
+    RunResult r =
+        Run({"append", "product", "--key", key_file, "--gtin", gtin, "--name", "Tea", "--brand", "Acme",
+             "--origin-country", "CN", "--production-site", "Fuding", "--manufacturer", "Acme"},
+            AuthorEnv());
+    ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
+  }
+
+  // Appends lot `lot` of `gtin` (produced 2026-11-01), signed by `key_file`.
+  void AppendLot(const std::string& key_file, const std::string& gtin, const std::string& lot,
+                 const std::string& quantity = "1000") {
+    RunResult r = Run({"append", "lot", "--key", key_file, "--gtin", gtin, "--lot", lot, "--production-date",
+                       "2026-11-01", "--quantity", quantity},
+                      AuthorEnv());
+    ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
+  }
+
   TempDir dir_;
 };
 
