@@ -8,7 +8,10 @@
 //   - a primary accepts writes over HTTP and stops gracefully on SIGTERM
 //     with its writes durable;
 //   - an unusable port or data directory is a clear log line and exit 3;
-//     bad flags exit 2.
+//     bad flags exit 2;
+//   - a primary with --checkpoint-interval and --witnesses publishes
+//     checkpoints cosigned by a real witness on loopback, serves them and
+//     proofs against them, and stops publishing on SIGTERM.
 //
 // The primaries the replicas follow are served in this process over real
 // HTTP on loopback (tests/api/replica_world.h). Kill points come from a
@@ -36,6 +39,9 @@
 #include <vector>
 
 #include "api/http.h"
+#include "api/witness_service.h"
+#include "chain/checkpoint.h"
+#include "chain/witness.h"
 #include "ledger/audit.h"
 #include "ledger/ledger.h"
 #include "tests/api/replica_world.h"
@@ -393,6 +399,98 @@ TEST(TracedTest, UnusablePortOrDataDirectoryIsAClearErrorAndExit3) {
   {
     Traced node({"--follow", "ftp://primary", "--data", dir.Sub("x")});
     EXPECT_EQ(node.ExitCode(), kExitUsage) << node.Log();
+  }
+}
+
+TEST(TracedTest, APrimaryPublishesWitnessedCheckpointsAndServesProofs) {
+  TempDir dir;
+  ReplicaWorld world;
+  const std::string data = dir.Sub("node");
+  std::filesystem::create_directories(data);
+  std::string origin;
+  uint64_t tree_size = 0;
+  {
+    auto primary = world.Create(data + "/ledger");
+    ASSERT_NE(primary, nullptr);
+    ReplicaWorld::SubmitAll(*primary, world.Custody(0, 4, "witnessed"));
+    auto o = chain::DefaultOrigin(primary->store());
+    ASSERT_TRUE(o.ok());
+    origin = *o;
+    tree_size = primary->tip()->frontier.size();
+  }
+  const std::string passphrase = "node passphrase";
+  ASSERT_TRUE(wallet::SaveKeystore(data + "/operator.key", world.operator_key(), passphrase,
+                                   wallet::SaveOptions{.kdf = {.n = 1024, .r = 8, .p = 1}})
+                  .ok());
+  // A real witness of this log, served on a loopback port.
+  wallet::SecretKey witness_key = wallet::SecretKey::Generate();
+  auto witness = chain::Witness::Open(
+      chain::WitnessOptions{.name = "w1.example",
+                            .logs = {{.origin = origin, .keys = {world.operator_key().Public()}}},
+                            .state_path = dir.Sub("w1.state")},
+      witness_key);
+  ASSERT_TRUE(witness.ok()) << witness.error().message;
+  api::HttpServer witness_server(api::ServerOptions{});
+  api::AddWitnessRoutes(witness_server, **witness);
+  auto witness_port = witness_server.Start();
+  ASSERT_TRUE(witness_port.ok());
+  Json config = {{"quorum", 1},
+                 {"witnesses", Json::array({{{"name", "w1.example"},
+                                             {"url", Url(*witness_port)},
+                                             {"public_key", witness_key.Public().Hex()}}})}};
+  std::ofstream(dir.Sub("witnesses.json")) << config.dump();
+
+  Traced node({"--data", data, "--listen", "127.0.0.1:0", "--checkpoint-interval", "0.05", "--witnesses",
+               dir.Sub("witnesses.json")},
+              {{"TRACELEDGER_OPERATOR_PASSPHRASE", passphrase}});
+  const int port = node.Port();
+  ASSERT_NE(port, 0) << node.Log();
+  auto published = node.WaitFor("checkpoint_published");
+  ASSERT_TRUE(published.has_value()) << node.Log();
+  EXPECT_EQ((*published)["tree_size"], tree_size);
+  EXPECT_EQ((*published)["witnessed"], true) << published->dump();
+  EXPECT_EQ((*published)["cosigned_by"], Json::array({"w1.example"}));
+
+  api::HttpClient client(Url(port));
+  auto cp = client.Get("/v1/checkpoint");
+  ASSERT_TRUE(cp.ok());
+  ASSERT_EQ(cp->status, 200) << cp->body;
+  auto note = chain::SignedNote::Parse(cp->body);
+  ASSERT_TRUE(note.ok()) << cp->body;
+  EXPECT_TRUE(chain::OpenCheckpoint(*note, world.operator_key().Public(), origin).ok());
+  EXPECT_TRUE(chain::VerifyCosignature(*note, "w1.example", witness_key.Public()).ok()) << cp->body;
+  auto proof = client.Get("/v1/proof/inclusion?index=1");
+  ASSERT_TRUE(proof.ok());
+  EXPECT_EQ(proof->status, 200) << proof->body;
+  auto anchors = client.Get("/v1/anchors/latest");
+  ASSERT_TRUE(anchors.ok());
+  EXPECT_EQ(anchors->status, 404);
+
+  node.Signal(SIGTERM);
+  EXPECT_EQ(node.ExitCode(), kExitOk) << node.Log();
+  // Nothing is published after "stopping".
+  bool stopping = false;
+  for (const Json& line : node.Lines()) {
+    if (line.value("event", "") == "stopping") stopping = true;
+    if (stopping) EXPECT_NE(line.value("event", ""), "checkpoint_published") << line.dump();
+  }
+  EXPECT_TRUE(stopping);
+}
+
+TEST(TracedTest, VerifiabilityFlagsAreCheckedBeforeAnythingStarts) {
+  TempDir dir;
+  const std::vector<std::vector<std::string>> bad = {
+      {"--witnesses", dir.Sub("witnesses.json")},                                     // no interval
+      {"--follow", "http://127.0.0.1:1", "--checkpoint-interval", "1"},                 // a replica
+      {"--checkpoint-interval", "1", "--anchor-rpc", "http://127.0.0.1:1"},             // no chain id
+      {"--anchor-rpc", "http://127.0.0.1:1", "--anchor-chain-id", "31337"},             // no checkpoints
+      {"--checkpoint-interval", "1", "--witnesses", dir.Sub("missing.json")},           // unreadable
+  };
+  for (std::vector<std::string> args : bad) {
+    args.insert(args.begin(), {"--data", dir.Sub("node"), "--listen", "127.0.0.1:0"});
+    Traced node(args);
+    EXPECT_EQ(node.ExitCode(), kExitUsage) << node.Log();
+    EXPECT_TRUE(node.WaitFor("bad_flags").has_value()) << node.Log();
   }
 }
 
