@@ -186,46 +186,50 @@ TEST_F(VerifiabilityTest, AnchorsLatestWithoutAnchoring) {
 
 class CheckpointWatcherTest : public VerifiabilityTest {
  protected:
-  std::unique_ptr<ledger::Ledger> OpenMirror() {
+  // A replica of the primary: an on-disk mirror, followed over HTTP, with
+  // the watcher as its checkpoint check.
+  void StartReplica(ledger::LogSink log = nullptr) {
     std::filesystem::create_directories(dir_.Sub("replica"));
-    auto mirror = ledger::Ledger::OpenMirror(ledger::LedgerOptions{.path = dir_.Sub("replica/ledger")});
-    EXPECT_TRUE(mirror.ok()) << mirror.error().message;
-    return mirror.ok() ? std::move(mirror).value() : nullptr;
+    auto opened = ledger::Ledger::OpenMirror(ledger::LedgerOptions{.path = dir_.Sub("replica/ledger")});
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    mirror_ = std::move(opened).value();
+    source_ = std::make_unique<HttpBlockSource>(served_->url());
+    watcher_ = std::make_unique<CheckpointWatcher>(served_->url(), std::move(log));
+    follower_ = std::make_unique<ledger::Follower>(
+        *mirror_, *source_,
+        ledger::FollowerOptions{.data_dir = dir_.Sub("replica"),
+                                .min_backoff_ms = 1,
+                                .max_backoff_ms = 10,
+                                .check_consistency = [this](const ledger::Ledger& l, ledger::BlockSource&) {
+                                  return watcher_->Check(l);
+                                }});
   }
-  ledger::FollowerOptions Options(CheckpointWatcher& watcher) {
-    return ledger::FollowerOptions{
-        .data_dir = dir_.Sub("replica"),
-        .min_backoff_ms = 1,
-        .max_backoff_ms = 10,
-        .check_consistency = [&watcher](const ledger::Ledger& l, ledger::BlockSource&) { return watcher.Check(l); }};
-  }
+
+  std::unique_ptr<ledger::Ledger> mirror_;
+  std::unique_ptr<HttpBlockSource> source_;
+  std::unique_ptr<CheckpointWatcher> watcher_;
+  std::unique_ptr<ledger::Follower> follower_;
 };
 
 TEST_F(CheckpointWatcherTest, HonestCheckpointsAreVerified) {
   Grow(0, 5);
   chain::StoredCheckpoint cp = Sign();
-  auto mirror = OpenMirror();
-  HttpBlockSource source(served_->url());
-  CheckpointWatcher watcher(served_->url(), nullptr);
-  ledger::Follower follower(*mirror, source, Options(watcher));
-  EXPECT_EQ(follower.SyncOnce(), ledger::Follower::Round::kCaughtUp);
-  EXPECT_EQ(watcher.verified_size(), cp.checkpoint.size);
+  StartReplica();
+  EXPECT_EQ(follower_->SyncOnce(), ledger::Follower::Round::kCaughtUp);
+  EXPECT_EQ(watcher_->verified_size(), cp.checkpoint.size);
   // The primary grows and signs again: still consistent.
   Grow(5, 5);
   chain::StoredCheckpoint cp2 = Sign();
-  EXPECT_EQ(follower.SyncOnce(), ledger::Follower::Round::kCaughtUp);
-  EXPECT_EQ(watcher.verified_size(), cp2.checkpoint.size);
-  EXPECT_FALSE(follower.halted());
+  EXPECT_EQ(follower_->SyncOnce(), ledger::Follower::Round::kCaughtUp);
+  EXPECT_EQ(watcher_->verified_size(), cp2.checkpoint.size);
+  EXPECT_FALSE(follower_->halted());
 }
 
 TEST_F(CheckpointWatcherTest, ForgedCheckpointRaisesTheForkAlarm) {
   Grow(0, 5);
   chain::StoredCheckpoint honest = Sign();
-  auto mirror = OpenMirror();
-  HttpBlockSource source(served_->url());
-  CheckpointWatcher watcher(served_->url(), nullptr);
-  ledger::Follower follower(*mirror, source, Options(watcher));
-  ASSERT_EQ(follower.SyncOnce(), ledger::Follower::Round::kCaughtUp);
+  StartReplica();
+  ASSERT_EQ(follower_->SyncOnce(), ledger::Follower::Round::kCaughtUp);
 
   // The primary now serves a checkpoint signed by the operator key over
   // another root at a size the replica holds.
@@ -240,8 +244,8 @@ TEST_F(CheckpointWatcherTest, ForgedCheckpointRaisesTheForkAlarm) {
   Grow(5, 1);
   ASSERT_TRUE(primary_->store().PutCheckpoint(honest.checkpoint.size + 1, forged.Encode(), false).ok());
 
-  EXPECT_EQ(follower.SyncOnce(), ledger::Follower::Round::kHalted);
-  ledger::FollowerStatus s = follower.status();
+  EXPECT_EQ(follower_->SyncOnce(), ledger::Follower::Round::kHalted);
+  ledger::FollowerStatus s = follower_->status();
   EXPECT_EQ(s.state, ledger::FollowState::kHalted);
   EXPECT_NE(s.alarm.find("checkpoint fork"), std::string::npos) << s.alarm;
   std::ifstream in(s.evidence_path);
@@ -252,7 +256,7 @@ TEST_F(CheckpointWatcherTest, ForgedCheckpointRaisesTheForkAlarm) {
   EXPECT_EQ(evidence["alarm"], "fork");
   EXPECT_EQ(evidence["second"]["checkpoint"], forged_note.Serialize());
   // The replica's own checkpoint at that size: the honest root.
-  chain::StoreNodeSource nodes(mirror->store());
+  chain::StoreNodeSource nodes(mirror_->store());
   chain::Checkpoint own{.origin = forged_cp.origin, .size = forged_cp.size, .root = *chain::RootAt(nodes, forged_cp.size),
                         .extensions = {}};
   EXPECT_EQ(evidence["first"]["checkpoint"], own.Text());
@@ -262,12 +266,8 @@ TEST_F(CheckpointWatcherTest, ForgedCheckpointRaisesTheForkAlarm) {
 TEST_F(CheckpointWatcherTest, BadlySignedCheckpointIsNotAFork) {
   Grow(0, 3);
   chain::StoredCheckpoint honest = Sign();
-  auto mirror = OpenMirror();
-  HttpBlockSource source(served_->url());
   std::vector<std::string> events;
-  CheckpointWatcher watcher(served_->url(), [&events](std::string_view, std::string_view event, const Json&) {
-    events.emplace_back(event);
-  });
+  StartReplica([&events](std::string_view, std::string_view event, const Json&) { events.emplace_back(event); });
   // Signed by another key, over another root.
   wallet::SecretKey stranger = wallet::SecretKey::Generate();
   chain::Checkpoint other = honest.checkpoint;
@@ -280,9 +280,8 @@ TEST_F(CheckpointWatcherTest, BadlySignedCheckpointIsNotAFork) {
                                      .Encode(),
                                  false)
                   .ok());
-  ledger::Follower follower(*mirror, source, Options(watcher));
-  EXPECT_EQ(follower.SyncOnce(), ledger::Follower::Round::kCaughtUp);
-  EXPECT_FALSE(follower.halted());
+  EXPECT_EQ(follower_->SyncOnce(), ledger::Follower::Round::kCaughtUp);
+  EXPECT_FALSE(follower_->halted());
   EXPECT_NE(std::find(events.begin(), events.end(), "checkpoint_invalid"), events.end());
 }
 

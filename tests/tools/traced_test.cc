@@ -472,7 +472,9 @@ TEST(TracedTest, APrimaryPublishesWitnessedCheckpointsAndServesProofs) {
   bool stopping = false;
   for (const Json& line : node.Lines()) {
     if (line.value("event", "") == "stopping") stopping = true;
-    if (stopping) EXPECT_NE(line.value("event", ""), "checkpoint_published") << line.dump();
+    if (stopping) {
+      EXPECT_NE(line.value("event", ""), "checkpoint_published") << line.dump();
+    }
   }
   EXPECT_TRUE(stopping);
 }
