@@ -11,7 +11,9 @@
 //     bad flags exit 2;
 //   - a primary with --checkpoint-interval and --witnesses publishes
 //     checkpoints cosigned by a real witness on loopback, serves them and
-//     proofs against them, and stops publishing on SIGTERM.
+//     proofs against them, and stops publishing on SIGTERM;
+//   - a replica whose primary serves a checkpoint signed by the operator
+//     key over another root raises the fork alarm.
 //
 // The primaries the replicas follow are served in this process over real
 // HTTP on loopback (tests/api/replica_world.h). Kill points come from a
@@ -477,6 +479,42 @@ TEST(TracedTest, APrimaryPublishesWitnessedCheckpointsAndServesProofs) {
     }
   }
   EXPECT_TRUE(stopping);
+}
+
+// A replica checks the primary's checkpoints: one signed by the operator
+// key over another root than the blocks it verified raises the fork alarm.
+TEST(TracedTest, AReplicaRaisesTheAlarmOnAForgedCheckpoint) {
+  TempDir dir;
+  ReplicaWorld world;
+  auto primary = world.Create(dir.Sub("primary"));
+  ASSERT_NE(primary, nullptr);
+  ReplicaWorld::SubmitAll(*primary, world.Custody(0, 6, "forged"));
+  chain::CheckpointSigner signer(primary->store(), world.operator_key());
+  auto honest = signer.SignCurrent();
+  ASSERT_TRUE(honest.ok());
+  chain::Checkpoint forged = honest->checkpoint;
+  forged.size -= 2;
+  forged.root = chain::Sha256("another history");
+  chain::SignedNote note{.text = forged.Text(),
+                         .signatures = {chain::SignNote(forged.origin, world.operator_key(), forged.Text())}};
+  ASSERT_TRUE(primary->store()
+                  .PutCheckpoint(honest->checkpoint.size,
+                                 chain::StoredCheckpoint{.signer = world.operator_key().Public(),
+                                                         .note = note,
+                                                         .checkpoint = forged}
+                                     .Encode(),
+                                 false)
+                  .ok());
+  ServedLedger served(*primary);
+  const std::string data = dir.Sub("replica");
+  Traced replica({"--follow", served.url(), "--data", data, "--listen", "127.0.0.1:0", "--poll-ms", "50"});
+  auto alarm = replica.WaitFor("fork_detected");
+  ASSERT_TRUE(alarm.has_value()) << replica.Log();
+  EXPECT_EQ((*alarm)["level"], "alarm");
+  EXPECT_NE((*alarm)["message"].get<std::string>().find("checkpoint fork"), std::string::npos) << alarm->dump();
+  EXPECT_TRUE(std::filesystem::exists(data + "/replica-halted.json"));
+  replica.Signal(SIGTERM);
+  EXPECT_EQ(replica.ExitCode(), kExitOk) << replica.Log();
 }
 
 TEST(TracedTest, VerifiabilityFlagsAreCheckedBeforeAnythingStarts) {
