@@ -130,12 +130,25 @@ std::string LatestCheckpointToAnchor(const GlobalFlags& g) {
   return (*latest)->note.Serialize();
 }
 
-// The checkpoint `anchor now` anchors: --checkpoint FILE, else the latest
+// The checkpoint `anchor now` anchors: --checkpoint FILE; else, unless an
+// anchor is pending or queued (then nothing: it is resumed), the latest
 // checkpoint stored in <data>/ledger that meets the quorum of the witnesses
 // in <data>/witnesses.json — or, with no witnesses configured, the latest
 // stored checkpoint, with a warning that no witness vouches for it.
-std::optional<std::string> CheckpointToAnchor(const GlobalFlags& g, const AnchorFlags& f) {
-  if (f.checkpoint_file.empty()) return LatestCheckpointToAnchor(g);
+std::optional<std::string> CheckpointToAnchor(const GlobalFlags& g, const AnchorFlags& f,
+                                              const chain::AnchorStore& store) {
+  if (f.checkpoint_file.empty()) {
+    // An anchor already pending or queued is resumed first (`anchor now`
+    // after a --timeout); the ledger is only consulted when idle.
+    auto state = chain::LoadAnchorState(store);
+    if (!state.ok()) throw CliError(kExitFailure, state.error().message);
+    if (state->pending || state->queued) {
+      std::cerr << "anchor: resuming the " << (state->pending ? "pending" : "queued")
+                << " anchor (give --checkpoint FILE to anchor another checkpoint)\n";
+      return std::nullopt;
+    }
+    return LatestCheckpointToAnchor(g);
+  }
   std::string text = ReadFileOrThrow(f.checkpoint_file);
   auto parsed = chain::ParseCheckpointForAnchor(text);
   if (!parsed.ok()) throw CliError(kExitUsage, f.checkpoint_file + ": " + parsed.error().message);
@@ -195,9 +208,9 @@ int RunNow(const GlobalFlags& g, const AnchorFlags& f) {
                                                                  : chain::TxTypeChoice::kAuto,
                              .max_fee_per_gas = static_cast<uint64_t>(f.max_fee_gwei * 1e9)};
   if (f.gas_limit != 0) config.gas_limit = f.gas_limit;
-  std::optional<std::string> checkpoint = CheckpointToAnchor(g, f);
   auto transport = Connect(f.rpc);
   auto store = OpenStore(g);
+  std::optional<std::string> checkpoint = CheckpointToAnchor(g, f, *store);
   wallet::SecretKey key = LoadKey(KeyPath(g, f), g.passphrase_file, kAnchorPassphraseEnv);
   chain::EthClient node(*transport);
   auto anchorer = chain::Anchorer::Open(*store, node, std::move(key), config);
