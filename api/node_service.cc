@@ -7,6 +7,7 @@
 
 #include "chain/hash.h"
 #include "ledger/canonical_json.h"
+#include "ledger/proof_file.h"
 #include "ledger/record.h"
 #include "util/encoding.h"
 
@@ -48,6 +49,38 @@ Json ReceiptJson(const ledger::Receipt& receipt) {
 Json RecordValue(const ledger::Record& record) {
   auto parsed = ledger::ParseStrictJson(record.entry);
   return parsed.ok() ? std::move(parsed).value() : Json(record.entry);
+}
+
+constexpr const char* kNoteContentType = "text/plain; charset=utf-8";
+
+HttpResponse ProofFileFailure(const ledger::ProofFileError& e) {
+  switch (e.code) {
+    case ledger::ProofFileErrorCode::kNotFound:
+      return JsonError(404, "not_found", e.message);
+    case ledger::ProofFileErrorCode::kOutOfRange:
+      return JsonError(400, "out_of_range", e.message);
+    case ledger::ProofFileErrorCode::kStore:
+      break;
+  }
+  return JsonError(503, "unavailable", e.message);
+}
+
+HttpResponse NoteBody(const chain::StoredCheckpoint& cp) {
+  HttpResponse response;
+  response.content_type = kNoteContentType;
+  response.body = cp.note.Serialize();
+  return response;
+}
+
+// An optional decimal query parameter: nullopt when absent, an error
+// response when present but not a number.
+Result<std::optional<uint64_t>, HttpResponse> OptionalNumber(const HttpRequest& request, const char* name,
+                                                             const char* what) {
+  auto text = request.Query(name);
+  if (!text) return std::optional<uint64_t>();
+  auto n = ParseNumber(*text);
+  if (!n) return JsonError(400, "bad_request", std::string(name) + ": \"" + *text + "\" is not " + what);
+  return std::optional<uint64_t>(*n);
 }
 
 }  // namespace
@@ -95,6 +128,12 @@ void NodeService::Register(HttpServer& server) {
       {"GET", "/v1/blocks/{height}", [](NodeService& s, const HttpRequest& r) { return s.Block(r); }},
       {"GET", "/v1/records/{id}", [](NodeService& s, const HttpRequest& r) { return s.Record(r); }},
       {"POST", "/v1/records", [](NodeService& s, const HttpRequest& r) { return s.SubmitRecords(r); }},
+      {"GET", "/v1/checkpoint", [](NodeService& s, const HttpRequest& r) { return s.LatestCheckpoint(r); }},
+      {"GET", "/v1/checkpoint/{size}", [](NodeService& s, const HttpRequest& r) { return s.CheckpointAt(r); }},
+      {"GET", "/v1/proof/inclusion", [](NodeService& s, const HttpRequest& r) { return s.InclusionProof(r); }},
+      {"GET", "/v1/proof/consistency",
+       [](NodeService& s, const HttpRequest& r) { return s.ConsistencyProof(r); }},
+      {"GET", "/v1/anchors/latest", [](NodeService& s, const HttpRequest& r) { return s.LatestAnchor(r); }},
   };
   for (const RouteSpec& route : kRoutes) {
     auto handler = route.handler;
@@ -242,6 +281,76 @@ HttpResponse NodeService::SubmitRecords(const HttpRequest& request) {
   return JsonBody(Json{{"accepted", accepted}, {"rejected", results.size() - accepted}, {"results", out}});
 }
 
+HttpResponse NodeService::LatestCheckpoint(const HttpRequest&) const {
+  auto cp = ledger::StoredCheckpointAt(ledger_.store(), std::nullopt);
+  if (!cp.ok()) return ProofFileFailure(cp.error());
+  return NoteBody(*cp);
+}
+
+HttpResponse NodeService::CheckpointAt(const HttpRequest& request) const {
+  const std::string& text = request.path_params.at("size");
+  auto size = ParseNumber(text);
+  if (!size) return JsonError(400, "bad_request", "size: \"" + text + "\" is not a tree size");
+  auto cp = ledger::StoredCheckpointAt(ledger_.store(), *size);
+  if (!cp.ok()) return ProofFileFailure(cp.error());
+  return NoteBody(*cp);
+}
+
+HttpResponse NodeService::InclusionProof(const HttpRequest& request) const {
+  auto index = OptionalNumber(request, "index", "a log index");
+  if (!index.ok()) return index.error();
+  auto size = OptionalNumber(request, "size", "a tree size");
+  if (!size.ok()) return size.error();
+  auto record = request.Query("record");
+  if (index->has_value() == record.has_value()) {
+    return JsonError(400, "bad_request", "give exactly one of index and record");
+  }
+  uint64_t at = 0;
+  if (record) {
+    auto id = chain::HashFromHex(*record);
+    if (!id) return JsonError(400, "bad_request", "record: \"" + *record + "\" is not 64 hex digits");
+    auto stored = ledger_.GetRecord(*id);
+    if (!stored.ok()) return LedgerFailure(stored.error());
+    if (!stored->has_value()) return JsonError(404, "not_found", "no record with id " + *record);
+    at = (*stored)->index;
+  } else {
+    at = **index;
+  }
+  auto cp = ledger::StoredCheckpointAt(ledger_.store(), *size);
+  if (!cp.ok()) return ProofFileFailure(cp.error());
+  auto proof = ledger::InclusionProofFile(ledger_.store(), at, cp->note);
+  if (!proof.ok()) return ProofFileFailure(proof.error());
+  return JsonBody(*proof);
+}
+
+HttpResponse NodeService::ConsistencyProof(const HttpRequest& request) const {
+  auto from = OptionalNumber(request, "from", "a tree size");
+  if (!from.ok()) return from.error();
+  if (!from->has_value()) return JsonError(400, "bad_request", "from: required (the old tree size)");
+  auto to = OptionalNumber(request, "to", "a tree size");
+  if (!to.ok()) return to.error();
+  auto new_cp = ledger::StoredCheckpointAt(ledger_.store(), *to);
+  if (!new_cp.ok()) return ProofFileFailure(new_cp.error());
+  if (**from > new_cp->checkpoint.size) {
+    return JsonError(400, "bad_request",
+                     "from: " + std::to_string(**from) + " is above to " + std::to_string(new_cp->checkpoint.size));
+  }
+  auto old_cp = ledger::StoredCheckpointAt(ledger_.store(), *from);
+  if (!old_cp.ok()) return ProofFileFailure(old_cp.error());
+  auto proof = ledger::ConsistencyProofFile(ledger_.store(), old_cp->note, new_cp->note);
+  if (!proof.ok()) return ProofFileFailure(proof.error());
+  return JsonBody(*proof);
+}
+
+HttpResponse NodeService::LatestAnchor(const HttpRequest&) const {
+  if (options_.anchorer == nullptr) {
+    return JsonError(404, "anchoring_not_configured", "this node does not anchor checkpoints (traced --anchor-rpc)");
+  }
+  chain::AnchorState state = options_.anchorer->State();
+  if (!state.last_receipt) return JsonError(404, "not_found", "no checkpoint has been anchored yet");
+  return JsonOk(chain::AnchorReceiptToJson(*state.last_receipt));
+}
+
 // ------------------------------------------------------------------ client
 
 HttpBlockSource::HttpBlockSource(std::string base_url, ClientOptions options)
@@ -287,6 +396,57 @@ Result<ledger::BlockRange, ledger::SourceError> HttpBlockSource::Blocks(uint64_t
   auto range = ledger::DecodeBlockRange(r->body, max_blocks);
   if (!range.ok()) return ledger::SourceError{"GET " + target + ": " + range.error()};
   return std::move(range).value();
+}
+
+CheckpointWatcher::CheckpointWatcher(std::string base_url, ledger::LogSink log, ClientOptions options)
+    : client_(std::move(base_url), options), log_(std::move(log)) {}
+
+void CheckpointWatcher::Log(std::string_view level, std::string_view event, const Json& fields) const {
+  if (log_) log_(level, event, fields);
+}
+
+std::optional<ledger::ForkEvidence> CheckpointWatcher::Judge(const ledger::Ledger& ledger,
+                                                             const std::string& note) {
+  using Verdict = ledger::CheckpointCheck::Verdict;
+  const std::string source = "GET " + client_.base_url() + "/v1/checkpoint";
+  ledger::CheckpointCheck check = ledger::CheckPrimaryCheckpoint(ledger, note, source);
+  switch (check.verdict) {
+    case Verdict::kFork:
+      return check.evidence;
+    case Verdict::kAhead:
+      if (!pending_) pending_ = note;
+      Log("debug", "checkpoint_ahead", {{"size", check.size}, {"message", check.message}});
+      return std::nullopt;
+    case Verdict::kConsistent:
+      if (check.size != verified_size_) {
+        Log("info", "checkpoint_verified", {{"size", check.size}, {"primary", client_.base_url()}});
+      }
+      verified_size_ = check.size;
+      return std::nullopt;
+    case Verdict::kInvalid:
+      Log("warn", "checkpoint_invalid", {{"message", check.message}, {"primary", client_.base_url()}});
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::optional<ledger::ForkEvidence> CheckpointWatcher::Check(const ledger::Ledger& ledger) {
+  if (pending_) {
+    std::string note = *pending_;
+    pending_.reset();
+    if (auto evidence = Judge(ledger, note)) return evidence;
+  }
+  auto r = client_.Get("/v1/checkpoint");
+  if (!r.ok()) {
+    Log("warn", "checkpoint_unreachable", {{"message", r.error().message}});
+    return std::nullopt;
+  }
+  if (r->status == 404) return std::nullopt;  // the primary has signed no checkpoint yet
+  if (r->status != 200) {
+    Log("warn", "checkpoint_unreachable", {{"message", Unexpected("GET /v1/checkpoint", *r).message}});
+    return std::nullopt;
+  }
+  return Judge(ledger, r->body);
 }
 
 }  // namespace traceledger::api

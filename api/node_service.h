@@ -13,6 +13,11 @@
 //   GET  /v1/blocks?from&count  a range in the binary transfer framing (FORMAT.md §11)
 //   GET  /v1/records/{id}       one record with its index and height
 //   POST /v1/records            a signed record, or an array of them
+//   GET  /v1/checkpoint         the latest signed checkpoint note (text/plain, cosignatures included)
+//   GET  /v1/checkpoint/{size}  the stored checkpoint of that tree size
+//   GET  /v1/proof/inclusion?index=N[&size=M] | ?record=ID[&size=M]
+//   GET  /v1/proof/consistency?from=N[&to=M]   proof files (ledger/proof_file.h)
+//   GET  /v1/anchors/latest     the latest anchor receipt (when anchoring is configured)
 //
 // Handlers take an HttpRequest and return an HttpResponse and touch
 // nothing else, so they can be called without a socket. Thread-safe: the
@@ -24,6 +29,7 @@
 #include <string>
 
 #include "api/http.h"
+#include "chain/anchor.h"
 #include "ledger/ledger.h"
 #include "ledger/replica.h"
 
@@ -37,6 +43,8 @@ struct NodeOptions {
   uint32_t max_range_blocks = ledger::kMaxRangeBlocks;
   size_t max_range_bytes = ledger::kMaxRangeBytes;
   size_t max_batch_records = 10'000;  // records in one POST /v1/records array
+  // Set on a primary that anchors: GET /v1/anchors/latest reads its state.
+  const chain::Anchorer* anchorer = nullptr;
 };
 
 class NodeService {
@@ -53,6 +61,11 @@ class NodeService {
   HttpResponse Blocks(const HttpRequest& request) const;
   HttpResponse Record(const HttpRequest& request) const;
   HttpResponse SubmitRecords(const HttpRequest& request);
+  HttpResponse LatestCheckpoint(const HttpRequest& request) const;
+  HttpResponse CheckpointAt(const HttpRequest& request) const;
+  HttpResponse InclusionProof(const HttpRequest& request) const;
+  HttpResponse ConsistencyProof(const HttpRequest& request) const;
+  HttpResponse LatestAnchor(const HttpRequest& request) const;
 
   bool is_replica() const { return ledger_.is_mirror(); }
 
@@ -75,6 +88,32 @@ class HttpBlockSource : public ledger::BlockSource {
 
  private:
   HttpClient client_;
+};
+
+// The replica's checkpoint check, for FollowerOptions::check_consistency:
+// after each round that reached the primary's tip it fetches the primary's
+// latest checkpoint (GET /v1/checkpoint) and checks it against the
+// replica's verified history (ledger::CheckPrimaryCheckpoint). A checkpoint
+// beyond the replica's tree is kept and checked on a later round, once the
+// replica holds that many entries. Returns the fork evidence that halts the
+// follower; everything else (no checkpoint yet, unreachable, badly signed)
+// is logged and retried on the next round.
+class CheckpointWatcher {
+ public:
+  CheckpointWatcher(std::string base_url, ledger::LogSink log, ClientOptions options = {});
+
+  std::optional<ledger::ForkEvidence> Check(const ledger::Ledger& ledger);
+  // The size of the last checkpoint found consistent (0: none yet).
+  uint64_t verified_size() const { return verified_size_; }
+
+ private:
+  std::optional<ledger::ForkEvidence> Judge(const ledger::Ledger& ledger, const std::string& note);
+  void Log(std::string_view level, std::string_view event, const ledger::Json& fields) const;
+
+  HttpClient client_;
+  ledger::LogSink log_;
+  std::optional<std::string> pending_;  // a checkpoint beyond our tree
+  uint64_t verified_size_ = 0;
 };
 
 }  // namespace traceledger::api

@@ -1,5 +1,7 @@
 #include "api/witness_service.h"
 
+#include <nlohmann/json.hpp>
+
 #include "chain/proof.h"
 #include "util/encoding.h"
 
@@ -55,6 +57,42 @@ HttpResponse HandleAddCheckpoint(chain::Witness& witness, const HttpRequest& req
 void AddWitnessRoutes(HttpServer& server, chain::Witness& witness, const std::string& prefix) {
   server.Route("POST", prefix + "/add-checkpoint",
                [&witness](const HttpRequest& request) { return HandleAddCheckpoint(witness, request); });
+}
+
+chain::WitnessPolicy WitnessConfig::Policy() const {
+  chain::WitnessPolicy policy{.witnesses = {}, .quorum = quorum};
+  for (const auto& w : witnesses) policy.witnesses.push_back({w.name, w.key});
+  return policy;
+}
+
+Result<WitnessConfig, std::string> ParseWitnessConfig(std::string_view text) {
+  using Json = nlohmann::json;
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return std::string("not JSON");
+  WitnessConfig config;
+  if (!j.is_object() || !j.contains("witnesses") || !j["witnesses"].is_array()) {
+    return std::string("needs a \"witnesses\" array");
+  }
+  if (j.contains("quorum")) {
+    if (!j["quorum"].is_number_unsigned()) return std::string("quorum must be a non-negative integer");
+    config.quorum = j["quorum"].get<size_t>();
+  }
+  size_t i = 0;
+  for (const auto& w : j["witnesses"]) {
+    const std::string where = "witnesses[" + std::to_string(i++) + "]";
+    if (!w.is_object() || !w.contains("name") || !w.contains("url") || !w.contains("public_key") ||
+        !w["name"].is_string() || !w["url"].is_string() || !w["public_key"].is_string()) {
+      return where + " needs string members name, url and public_key";
+    }
+    auto pk = wallet::PublicKey::FromHex(w["public_key"].get<std::string>());
+    if (!pk) return where + ".public_key is not a public key";
+    config.witnesses.push_back({w["name"].get<std::string>(), w["url"].get<std::string>(), *pk});
+  }
+  if (config.quorum > config.witnesses.size()) {
+    return "quorum " + std::to_string(config.quorum) + " exceeds the " + std::to_string(config.witnesses.size()) +
+           " witnesses";
+  }
+  return config;
 }
 
 CheckpointPublisher::CheckpointPublisher(chain::Store& store, chain::CheckpointSigner& signer,

@@ -50,6 +50,19 @@ struct WitnessEndpoint {
   wallet::PublicKey key;
 };
 
+// The witnesses an operator asks, as configured in witnesses.json
+// (docs/CLI.md): {"quorum":K,"witnesses":[{"name":…,"url":…,"public_key":…}]}.
+struct WitnessConfig {
+  std::vector<WitnessEndpoint> witnesses;
+  size_t quorum = 0;
+
+  chain::WitnessPolicy Policy() const;
+};
+
+// Parses witnesses.json; the error names the member and why (quorum above
+// the number of witnesses included).
+[[nodiscard]] Result<WitnessConfig, std::string> ParseWitnessConfig(std::string_view text);
+
 struct PublisherOptions {
   std::vector<WitnessEndpoint> witnesses;
   size_t quorum = 0;  // distinct witness keys needed for "witnessed"

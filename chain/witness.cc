@@ -11,6 +11,7 @@
 #include <set>
 
 #include "chain/proof.h"
+#include "chain/store.h"
 #include "util/encoding.h"
 
 namespace traceledger::chain {
@@ -132,6 +133,28 @@ QuorumReport CountCosignatures(const SignedNote& note, const WitnessPolicy& poli
   report.distinct_keys = keys.size();
   report.witnessed = policy.quorum > 0 && report.distinct_keys >= policy.quorum;
   return report;
+}
+
+NoteResult<std::optional<StoredCheckpoint>> LatestWitnessedCheckpoint(const Store& store,
+                                                                     const WitnessPolicy& policy) {
+  std::optional<StoredCheckpoint> best;
+  std::optional<NoteError> failure;
+  const std::string prefix = Store::CheckpointKey(0).substr(0, 1);
+  // Keys sort by big-endian size: the last qualifying one is the largest.
+  auto scanned = store.Scan(prefix, "", [&](std::string_view key, std::string_view value) {
+    auto stored = StoredCheckpoint::Decode(value);
+    if (!stored.ok()) {
+      failure = NoteError{NoteErrorCode::kMalformed,
+                          "stored checkpoint under key of " + std::to_string(key.size()) +
+                              " bytes does not decode: " + stored.error().message};
+      return false;
+    }
+    if (policy.quorum == 0 || CountCosignatures(stored->note, policy).witnessed) best = std::move(stored).value();
+    return true;
+  });
+  if (!scanned.ok()) return NoteError{NoteErrorCode::kStore, scanned.error().message};
+  if (failure) return *failure;
+  return best;
 }
 
 std::string_view WitnessErrorCodeName(WitnessErrorCode code) {

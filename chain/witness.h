@@ -69,6 +69,15 @@ struct QuorumReport {
 // two names with one key count once.
 QuorumReport CountCosignatures(const SignedNote& note, const WitnessPolicy& policy);
 
+
+// The stored checkpoint (chain/checkpoint.h) with the largest tree size
+// whose cosignatures meet `policy` (CountCosignatures(...).witnessed); with
+// quorum 0, simply the latest stored checkpoint. nullopt when none
+// qualifies. kStore when the store cannot be read, kMalformed when a stored
+// checkpoint does not decode (the message names its size).
+[[nodiscard]] NoteResult<std::optional<StoredCheckpoint>> LatestWitnessedCheckpoint(const Store& store,
+                                                                                  const WitnessPolicy& policy);
+
 // ---- The witness ----------------------------------------------------------
 
 enum class WitnessErrorCode {

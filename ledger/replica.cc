@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "chain/merkle.h"
+#include "chain/proof.h"
 #include "ledger/audit.h"
 #include "ledger/rules.h"
 #include "ledger/state.h"
@@ -580,6 +581,68 @@ std::string_view FollowStateName(FollowState state) {
   return "unknown";
 }
 
+CheckpointCheck CheckPrimaryCheckpoint(const Ledger& ledger, std::string_view text, std::string_view source) {
+  using Verdict = CheckpointCheck::Verdict;
+  CheckpointCheck out;
+  auto note = chain::SignedNote::Parse(text);
+  if (!note.ok()) {
+    out.message = "not a signed note: " + note.error().message;
+    return out;
+  }
+  auto tip = ledger.tip();
+  if (!tip) {
+    out.verdict = Verdict::kAhead;
+    out.message = "the replica holds no blocks yet";
+    return out;
+  }
+  auto block = ledger.GetBlock(tip->height);
+  if (!block.ok() || !block->has_value()) {
+    out.message = "the replica's tip block is unreadable";
+    return out;
+  }
+  const auto operator_key = wallet::PublicKey::Parse((*block)->header.signer);
+  if (!operator_key) {
+    out.message = "the tip block's signer is not a public key";
+    return out;
+  }
+  auto cp = chain::OpenCheckpoint(*note, *operator_key);
+  if (!cp.ok()) {
+    out.message = std::string(chain::NoteErrorCodeName(cp.error().code)) + ": " + cp.error().message;
+    return out;
+  }
+  out.size = cp->size;
+  const uint64_t own_size = tip->frontier.size();
+  if (cp->size > own_size) {
+    out.verdict = Verdict::kAhead;
+    out.message = "checkpoint of size " + std::to_string(cp->size) + " is beyond the replica's " +
+                  std::to_string(own_size) + " entries";
+    return out;
+  }
+  chain::StoreNodeSource nodes(ledger.store());
+  auto root = chain::RootAt(nodes, cp->size);
+  if (!root.ok()) {
+    out.message = "root at size " + std::to_string(cp->size) + ": " + root.error().message;
+    return out;
+  }
+  if (*root == cp->root) {
+    out.verdict = Verdict::kConsistent;
+    return out;
+  }
+  out.verdict = Verdict::kFork;
+  out.message = "the primary signed a checkpoint of size " + std::to_string(cp->size) + " with root " +
+                chain::HashHex(cp->root) + "; the replica's verified ledger has root " + chain::HashHex(*root) +
+                " at that size";
+  chain::Checkpoint own{.origin = cp->origin, .size = cp->size, .root = *root, .extensions = {}};
+  out.evidence = ForkEvidence{.height = tip->height,
+                              .reason = "checkpoint fork: " + out.message,
+                              .first = own.Text(),
+                              .first_source = "replica's verified ledger (root at tree size " +
+                                              std::to_string(cp->size) + ")",
+                              .second = note->Serialize(),
+                              .second_source = std::string(source)};
+  return out;
+}
+
 std::string Follower::HaltMarkerPath(const std::string& data_dir) {
   return data_dir + "/replica-halted.json";
 }
@@ -668,8 +731,12 @@ Follower::Round Follower::CaughtUp() {
 Follower::Round Follower::Halt(const ForkEvidence& evidence) {
   const int64_t now = options_.clock_ms ? options_.clock_ms() : SystemClockMs();
   auto describe = [](const std::string& stored, const std::string& source) {
+    auto block = chain::SignedBlock::Parse(stored);
+    // Checkpoint evidence (CheckPrimaryCheckpoint) is a note, kept as text.
+    if (!block && chain::SignedNote::Parse(stored).ok()) return Json{{"source", source}, {"checkpoint", stored}};
+    if (!block && chain::Checkpoint::Parse(stored).ok()) return Json{{"source", source}, {"checkpoint", stored}};
     Json j = {{"source", source}, {"block", HexOf(stored)}};
-    if (auto block = chain::SignedBlock::Parse(stored)) j["header"] = DescribeBlock(*block);
+    if (block) j["header"] = DescribeBlock(*block);
     return j;
   };
   Json doc = {{"alarm", "fork"},

@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "chain/block.h"
+#include "chain/checkpoint.h"
 #include "chain/store.h"
 #include "ledger/canonical_json.h"
 #include "ledger/ledger.h"
@@ -219,6 +220,26 @@ struct FollowerOptions {
   // consistent with a checkpoint of our verified history.
   std::function<std::optional<ForkEvidence>(const Ledger& ledger, BlockSource& source)> check_consistency;
 };
+
+// Checks a checkpoint the primary serves (a signed note, C2SP
+// tlog-checkpoint) against the replica's verified history:
+//   kInvalid    it does not parse or is not signed by the operator key of
+//               the replica's tip block (not evidence of anything: anyone
+//               on the path could have made it up)
+//   kAhead      its tree is larger than the replica's: check again later
+//   kConsistent its root equals the replica's root at that size
+//   kFork       signed by the operator, but over another root than the
+//               replica's verified ledger has at that size; `evidence`
+//               holds the replica's checkpoint (unsigned: origin, size and
+//               its own root) and the primary's signed one.
+struct CheckpointCheck {
+  enum class Verdict { kInvalid, kAhead, kConsistent, kFork };
+  Verdict verdict = Verdict::kInvalid;
+  uint64_t size = 0;  // the checkpoint's tree size, once parsed
+  std::string message;
+  std::optional<ForkEvidence> evidence;  // kFork
+};
+CheckpointCheck CheckPrimaryCheckpoint(const Ledger& ledger, std::string_view note, std::string_view source);
 
 class Follower {
  public:

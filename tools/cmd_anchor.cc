@@ -20,10 +20,12 @@
 #include <thread>
 
 #include "api/jsonrpc_client.h"
+#include "api/witness_service.h"
 #include "chain/anchor.h"
 #include "chain/anchor_store.h"
 #include "chain/eth_rpc.h"
 #include "chain/eth_tx.h"
+#include "chain/witness.h"
 #include "tools/cli_support.h"
 #include "tools/commands.h"
 
@@ -97,11 +99,56 @@ std::optional<chain::EthAddress> AddressFlag(const std::string& flag, const std:
   return a;
 }
 
-// The checkpoint `anchor now` anchors. Seam: today only --checkpoint FILE;
-// once checkpoints are stored in the ledger (proofs branch), fall back here
-// to the latest witnessed checkpoint of <data>/ledger when no file is given.
-std::optional<std::string> CheckpointToAnchor(const GlobalFlags& /*g*/, const AnchorFlags& f) {
-  if (f.checkpoint_file.empty()) return std::nullopt;
+std::string LatestCheckpointToAnchor(const GlobalFlags& g) {
+  RequireDataDir(g);
+  const std::string path = (fs::path(g.data) / "witnesses.json").string();
+  api::WitnessConfig config;
+  std::error_code ec;
+  if (fs::exists(path, ec)) {
+    auto parsed = api::ParseWitnessConfig(ReadFileOrThrow(path));
+    if (!parsed.ok()) throw CliError(kExitUsage, path + ": " + parsed.error());
+    config = std::move(parsed).value();
+  }
+  const bool witnessed = !config.witnesses.empty() && config.quorum > 0;
+  if (!witnessed) {
+    std::cerr << "anchor: WARNING: no witnesses (or quorum 0) configured in " << path
+              << "; anchoring the latest checkpoint, which no witness quorum vouches for\n";
+  }
+  auto ledger = OpenLedger(DataDir{g.data}, /*with_signer=*/false, g.passphrase_file);
+  chain::WitnessPolicy policy = config.Policy();
+  if (!witnessed) policy.quorum = 0;
+  auto latest = chain::LatestWitnessedCheckpoint(ledger->store(), policy);
+  if (!latest.ok()) throw CliError(kExitFailure, latest.error().message);
+  if (!latest->has_value()) {
+    throw CliError(kExitRejected,
+                   witnessed ? "no stored checkpoint is cosigned by a quorum of " + std::to_string(config.quorum) +
+                                   " of the witnesses in " + path + " (tracectl checkpoint witness)"
+                             : std::string("no checkpoint is stored yet (tracectl checkpoint sign)"));
+  }
+  std::cerr << "anchor: checkpoint of tree size " << (*latest)->checkpoint.size
+            << (witnessed ? " (the latest one witnessed)" : " (the latest one)") << "\n";
+  return (*latest)->note.Serialize();
+}
+
+// The checkpoint `anchor now` anchors: --checkpoint FILE; else, unless an
+// anchor is pending or queued (then nothing: it is resumed), the latest
+// checkpoint stored in <data>/ledger that meets the quorum of the witnesses
+// in <data>/witnesses.json — or, with no witnesses configured, the latest
+// stored checkpoint, with a warning that no witness vouches for it.
+std::optional<std::string> CheckpointToAnchor(const GlobalFlags& g, const AnchorFlags& f,
+                                              const chain::AnchorStore& store) {
+  if (f.checkpoint_file.empty()) {
+    // An anchor already pending or queued is resumed first (`anchor now`
+    // after a --timeout); the ledger is only consulted when idle.
+    auto state = chain::LoadAnchorState(store);
+    if (!state.ok()) throw CliError(kExitFailure, state.error().message);
+    if (state->pending || state->queued) {
+      std::cerr << "anchor: resuming the " << (state->pending ? "pending" : "queued")
+                << " anchor (give --checkpoint FILE to anchor another checkpoint)\n";
+      return std::nullopt;
+    }
+    return LatestCheckpointToAnchor(g);
+  }
   std::string text = ReadFileOrThrow(f.checkpoint_file);
   auto parsed = chain::ParseCheckpointForAnchor(text);
   if (!parsed.ok()) throw CliError(kExitUsage, f.checkpoint_file + ": " + parsed.error().message);
@@ -161,9 +208,9 @@ int RunNow(const GlobalFlags& g, const AnchorFlags& f) {
                                                                  : chain::TxTypeChoice::kAuto,
                              .max_fee_per_gas = static_cast<uint64_t>(f.max_fee_gwei * 1e9)};
   if (f.gas_limit != 0) config.gas_limit = f.gas_limit;
-  std::optional<std::string> checkpoint = CheckpointToAnchor(g, f);
   auto transport = Connect(f.rpc);
   auto store = OpenStore(g);
+  std::optional<std::string> checkpoint = CheckpointToAnchor(g, f, *store);
   wallet::SecretKey key = LoadKey(KeyPath(g, f), g.passphrase_file, kAnchorPassphraseEnv);
   chain::EthClient node(*transport);
   auto anchorer = chain::Anchorer::Open(*store, node, std::move(key), config);
@@ -184,7 +231,7 @@ int RunNow(const GlobalFlags& g, const AnchorFlags& f) {
   }
   chain::AnchorState state = a.State();
   if (!state.pending && !state.queued) {
-    std::cerr << "anchor: nothing pending or queued (give --checkpoint FILE)\n";
+    std::cerr << "anchor: nothing pending or queued\n";
     return kExitOk;
   }
 
@@ -378,7 +425,7 @@ void AddAnchorCommands(CLI::App& app, CommandContext& ctx) {
   address->callback([&] { action = [&] { return RunAddress(g, f); }; });
 
   auto* now = anchor->add_subcommand("now", "anchor a checkpoint and wait for its confirmations");
-  now->add_option("--checkpoint", f.checkpoint_file, "checkpoint file (C2SP signed note) to anchor");
+  now->add_option("--checkpoint", f.checkpoint_file, "checkpoint file (C2SP signed note) to anchor (default: the latest stored checkpoint that meets the quorum of <data>/witnesses.json)");
   AddRpcFlag(now, f);
   now->add_option("--chain-id", f.chain_id, "chain id the node must serve")
       ->envname("TRACELEDGER_ANCHOR_CHAIN_ID");

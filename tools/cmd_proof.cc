@@ -17,6 +17,7 @@
 #include "chain/proof.h"
 #include "chain/witness.h"
 #include "ledger/canonical_json.h"
+#include "ledger/proof_file.h"
 #include "tools/cli_support.h"
 #include "tools/commands.h"
 #include "tools/proof_cli.h"
@@ -27,8 +28,8 @@ namespace {
 
 using ledger::Json;
 
-constexpr std::string_view kInclusionType = "traceledger-inclusion-proof/v1";
-constexpr std::string_view kConsistencyType = "traceledger-consistency-proof/v1";
+constexpr std::string_view kInclusionType = ledger::kInclusionProofType;
+constexpr std::string_view kConsistencyType = ledger::kConsistencyProofType;
 
 // A verification verdict: ok, or a stable code and a message.
 struct Verdict {
@@ -64,12 +65,6 @@ void WriteOutput(const std::string& out, const std::string& text) {
   f << text;
   f.close();
   if (!f) throw CliError(kExitFailure, "cannot write " + out);
-}
-
-std::vector<std::string> HexList(const std::vector<chain::Hash>& hashes) {
-  std::vector<std::string> out;
-  for (const auto& h : hashes) out.push_back(chain::HashHex(h));
-  return out;
 }
 
 chain::StoredCheckpoint StoredAt(const chain::Store& store, uint64_t size) {
@@ -115,41 +110,12 @@ chain::SignedNote ChooseCheckpoint(const chain::Store& store, const std::string&
   return LatestStored(store).note;
 }
 
-struct WitnessConfig {
-  std::vector<api::WitnessEndpoint> witnesses;
-  size_t quorum = 0;
-};
+using api::WitnessConfig;
 
-// {"quorum":K,"witnesses":[{"name":…,"url":…,"public_key":…}]} (CLI.md).
 WitnessConfig LoadWitnessConfig(const std::string& path) {
-  auto parsed = ledger::ParseStrictJson(ReadFileOrThrow(path));
-  if (!parsed.ok()) throw CliError(kExitUsage, path + ": " + parsed.error().message);
-  const Json& j = *parsed;
-  WitnessConfig config;
-  if (!j.is_object() || !j.contains("witnesses") || !j["witnesses"].is_array()) {
-    throw CliError(kExitUsage, path + ": needs a \"witnesses\" array");
-  }
-  if (j.contains("quorum")) {
-    if (!j["quorum"].is_number_unsigned())
-      throw CliError(kExitUsage, path + ": quorum must be a non-negative integer");
-    config.quorum = j["quorum"].get<size_t>();
-  }
-  size_t i = 0;
-  for (const auto& w : j["witnesses"]) {
-    const std::string where = path + ": witnesses[" + std::to_string(i++) + "]";
-    if (!w.is_object() || !w.contains("name") || !w.contains("url") || !w.contains("public_key") ||
-        !w["name"].is_string() || !w["url"].is_string() || !w["public_key"].is_string()) {
-      throw CliError(kExitUsage, where + " needs string members name, url and public_key");
-    }
-    auto pk = wallet::PublicKey::FromHex(w["public_key"].get<std::string>());
-    if (!pk) throw CliError(kExitUsage, where + ".public_key is not a public key");
-    config.witnesses.push_back({w["name"].get<std::string>(), w["url"].get<std::string>(), *pk});
-  }
-  if (config.quorum > config.witnesses.size()) {
-    throw CliError(kExitUsage, path + ": quorum " + std::to_string(config.quorum) + " exceeds the " +
-                                   std::to_string(config.witnesses.size()) + " witnesses");
-  }
-  return config;
+  auto config = api::ParseWitnessConfig(ReadFileOrThrow(path));
+  if (!config.ok()) throw CliError(kExitUsage, path + ": " + config.error());
+  return std::move(config).value();
 }
 
 }  // namespace
@@ -201,9 +167,7 @@ int RunCheckpointShow(const GlobalFlags& g, const ProofFlags& f) {
   std::string path = f.witnesses_file.empty() ? DataDir{g.data}.root + "/witnesses.json" : f.witnesses_file;
   if (!f.witnesses_file.empty() || std::filesystem::exists(path)) {
     WitnessConfig config = LoadWitnessConfig(path);
-    chain::WitnessPolicy policy{.witnesses = {}, .quorum = config.quorum};
-    for (const auto& w : config.witnesses) policy.witnesses.push_back({w.name, w.key});
-    chain::QuorumReport q = chain::CountCosignatures(cp.note, policy);
+    chain::QuorumReport q = chain::CountCosignatures(cp.note, config.Policy());
     out["cosigned_by"] = q.cosigned_by;
     out["witnessed"] = q.witnessed;
     out["quorum"] = config.quorum;
@@ -262,6 +226,12 @@ int RunCheckpointWitness(const GlobalFlags& g, const ProofFlags& f) {
 
 // ---- proofs -----------------------------------------------------------------
 
+Json ProofFileOrThrow(ledger::ProofFileResult<Json> r) {
+  if (r.ok()) return std::move(r).value();
+  const int code = r.error().code == ledger::ProofFileErrorCode::kStore ? kExitFailure : kExitRejected;
+  throw CliError(code, r.error().message);
+}
+
 int RunProofInclusion(const GlobalFlags& g, const ProofFlags& f) {
   if (f.record.empty() == !f.index.has_value())
     throw CliError(kExitUsage, "give exactly one of --record and --index");
@@ -280,30 +250,7 @@ int RunProofInclusion(const GlobalFlags& g, const ProofFlags& f) {
     index = (*found)->index;
   }
   const chain::SignedNote note = ChooseCheckpoint(ledger->store(), f.checkpoint_file, f.size);
-  const uint64_t size = NoteSize(note);
-  const uint64_t log_size = ledger->tip()->frontier.size();
-  if (size > log_size) {
-    throw CliError(kExitRejected, "the checkpoint has size " + std::to_string(size) + ", the log only " +
-                                      std::to_string(log_size));
-  }
-  if (index >= size) {
-    throw CliError(kExitRejected, "index " + std::to_string(index) +
-                                      " is not in the checkpoint's tree of size " + std::to_string(size));
-  }
-  auto entry = ledger->store().GetEntry(index);
-  if (!entry.ok() || !entry->has_value())
-    throw CliError(kExitFailure, "entry " + std::to_string(index) + " is unreadable");
-  chain::StoreNodeSource nodes(ledger->store());
-  auto proof = chain::InclusionProof(nodes, index, size);
-  if (!proof.ok()) throw CliError(kExitFailure, proof.error().message);
-  Json out = {{"type", kInclusionType},
-              {"index", index},
-              {"tree_size", size},
-              {"entry", **entry},
-              {"leaf_hash", chain::HashHex(chain::LeafHash(**entry))},
-              {"hashes", HexList(*proof)},
-              {"checkpoint", note.Serialize()}};
-  WriteOutput(f.out, out.dump(2) + "\n");
+  WriteOutput(f.out, ProofFileOrThrow(ledger::InclusionProofFile(ledger->store(), index, note)).dump(2) + "\n");
   return kExitOk;
 }
 
@@ -319,18 +266,8 @@ int RunProofConsistency(const GlobalFlags& g, const ProofFlags& f) {
     throw CliError(kExitUsage, "--from size " + std::to_string(old_size) + " is above --to size " +
                                    std::to_string(new_size));
   }
-  if (new_size > ledger->tip()->frontier.size())
-    throw CliError(kExitRejected, "the new checkpoint is beyond the log");
-  chain::StoreNodeSource nodes(ledger->store());
-  auto proof = chain::ConsistencyProof(nodes, old_size, new_size);
-  if (!proof.ok()) throw CliError(kExitFailure, proof.error().message);
-  Json out = {{"type", kConsistencyType},
-              {"old_size", old_size},
-              {"new_size", new_size},
-              {"hashes", HexList(*proof)},
-              {"old_checkpoint", old_note.Serialize()},
-              {"new_checkpoint", new_note.Serialize()}};
-  WriteOutput(f.out, out.dump(2) + "\n");
+  WriteOutput(f.out,
+              ProofFileOrThrow(ledger::ConsistencyProofFile(ledger->store(), old_note, new_note)).dump(2) + "\n");
   return kExitOk;
 }
 

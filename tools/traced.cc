@@ -5,8 +5,13 @@
 //
 // Logs are one JSON object per line on stderr:
 //   {"time":"2026-11-21T00:00:00.000Z","level":"info","event":"listening",...}
-// SIGTERM or SIGINT stops the node gracefully: stop following, stop
-// accepting, let in-flight requests (writes included) finish, close the
+// A primary can also publish checkpoints (--checkpoint-interval: sign the
+// current tree and ask the witnesses of --witnesses to cosign it) and
+// anchor them on an EVM chain (--anchor-rpc: the latest stored checkpoint
+// that meets the witness quorum, every --anchor-interval). Both run on
+// their own threads, off the ingest path, and log each outcome.
+// SIGTERM or SIGINT stops the node gracefully: stop anchoring and
+// publishing, stop following, stop accepting, let in-flight requests (writes included) finish, close the
 // ledger. Exit codes: 0 after a graceful stop, 2 bad flags, 3 when the data
 // directory or the listen address is unusable.
 #include <signal.h>
@@ -14,6 +19,7 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -25,7 +31,13 @@
 #include <thread>
 
 #include "api/http.h"
+#include "api/jsonrpc_client.h"
 #include "api/node_service.h"
+#include "api/witness_service.h"
+#include "chain/anchor.h"
+#include "chain/anchor_store.h"
+#include "chain/eth_rpc.h"
+#include "chain/witness.h"
 #include "ledger/canonical_json.h"
 #include "ledger/ledger.h"
 #include "ledger/replica.h"
@@ -99,7 +111,68 @@ struct Flags {
   uint32_t fetch_blocks = ledger::kMaxRangeBlocks;
   int poll_ms = 1000;
   size_t http_threads = 8;
+  // Checkpoints and witnesses (primary only).
+  double checkpoint_interval_s = 0;  // 0: no checkpoints
+  std::string witnesses_file;
+  std::optional<size_t> quorum;
+  // Anchoring (primary only).
+  std::string anchor_rpc;
+  std::string anchor_key;  // default <data>/anchor.key
+  std::string anchor_passphrase_file;
+  uint64_t anchor_chain_id = 0;
+  uint32_t anchor_confirmations = 6;
+  double anchor_interval_s = 600;
+  int anchor_poll_ms = 2000;
 };
+
+std::chrono::milliseconds Millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0));
+}
+
+// Calls `fn` now and then every `interval` on its own thread until Stop.
+class Periodic {
+ public:
+  Periodic() = default;
+  ~Periodic() { Stop(); }
+  Periodic(const Periodic&) = delete;
+  Periodic& operator=(const Periodic&) = delete;
+
+  void Start(std::chrono::milliseconds interval, std::function<void()> fn) {
+    thread_ = std::thread([this, interval, fn = std::move(fn)] {
+      std::unique_lock<std::mutex> lock(mu_);
+      while (!stop_) {
+        lock.unlock();
+        fn();
+        lock.lock();
+        cv_.wait_for(lock, interval, [this] { return stop_; });
+      }
+    });
+  }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+Json WitnessOutcomes(const api::PublishReport& report) {
+  Json out = Json::array();
+  for (const auto& w : report.witnesses) {
+    Json j = {{"name", w.name}, {"cosigned", w.cosigned}};
+    if (!w.error.empty()) j["error"] = w.error;
+    out.push_back(j);
+  }
+  return out;
+}
 
 // "host:port" with a port in 0..65535 (0: any free port).
 std::optional<std::pair<std::string, int>> ParseListen(const std::string& text) {
@@ -138,6 +211,45 @@ int Run(const Flags& f, Logger& log, const sigset_t& stop_signals) {
   }
   if (replica && !f.passphrase_file.empty()) {
     return fail(kExitUsage, "bad_flags", "--passphrase-file: a replica holds no key; drop it or --follow");
+  }
+  const bool checkpoints = f.checkpoint_interval_s > 0;
+  const bool anchoring = !f.anchor_rpc.empty();
+  if (replica && (checkpoints || anchoring || !f.witnesses_file.empty())) {
+    return fail(kExitUsage, "bad_flags",
+                "--checkpoint-interval, --witnesses and --anchor-rpc are for a primary; a replica signs nothing");
+  }
+  if (!checkpoints && (!f.witnesses_file.empty() || f.quorum)) {
+    return fail(kExitUsage, "bad_flags", "--witnesses / --quorum: need --checkpoint-interval SECONDS above 0");
+  }
+  if (anchoring && !checkpoints) {
+    return fail(kExitUsage, "bad_flags",
+                "--anchor-rpc: needs --checkpoint-interval SECONDS above 0 (it anchors the node's checkpoints)");
+  }
+  if (!anchoring && (!f.anchor_key.empty() || f.anchor_chain_id != 0)) {
+    return fail(kExitUsage, "bad_flags", "--anchor-key / --anchor-chain-id: need --anchor-rpc URL");
+  }
+  if (anchoring && f.anchor_chain_id == 0) {
+    return fail(kExitUsage, "bad_flags", "--anchor-chain-id: required with --anchor-rpc (the chain the node must serve)");
+  }
+  api::WitnessConfig witnesses;
+  if (!f.witnesses_file.empty()) {
+    std::string text;
+    try {
+      text = ReadFileOrThrow(f.witnesses_file);
+    } catch (const CliError& e) {
+      return fail(kExitUsage, "bad_flags", std::string("--witnesses: ") + e.what());
+    }
+    auto parsed = api::ParseWitnessConfig(text);
+    if (!parsed.ok()) return fail(kExitUsage, "bad_flags", "--witnesses: " + f.witnesses_file + ": " + parsed.error());
+    witnesses = std::move(parsed).value();
+  }
+  if (f.quorum) {
+    if (*f.quorum > witnesses.witnesses.size()) {
+      return fail(kExitUsage, "bad_flags",
+                  "--quorum: " + std::to_string(*f.quorum) + " exceeds the " +
+                      std::to_string(witnesses.witnesses.size()) + " witnesses configured");
+    }
+    witnesses.quorum = *f.quorum;
   }
   DataDir dir{f.data};
   log.Log("info", "starting",
@@ -183,19 +295,87 @@ int Run(const Flags& f, Logger& log, const sigset_t& stop_signals) {
   }
 
   std::unique_ptr<api::HttpBlockSource> source;
+  std::unique_ptr<api::CheckpointWatcher> watcher;
   std::unique_ptr<ledger::Follower> follower;
   if (replica) {
     source = std::make_unique<api::HttpBlockSource>(f.follow);
+    ledger::LogSink sink = [&log](std::string_view level, std::string_view event, const Json& fields) {
+      log.Log(level, event, fields);
+    };
+    watcher = std::make_unique<api::CheckpointWatcher>(f.follow, sink);
     follower = std::make_unique<ledger::Follower>(
         *ledger, *source,
         ledger::FollowerOptions{.data_dir = f.data,
                                 .max_blocks_per_fetch = f.fetch_blocks,
                                 .poll_interval_ms = f.poll_ms,
-                                .log = [&log](std::string_view level, std::string_view event,
-                                              const Json& fields) { log.Log(level, event, fields); }});
+                                .log = sink,
+                                .check_consistency = [&watcher](const ledger::Ledger& l, ledger::BlockSource&) {
+                                  return watcher->Check(l);
+                                }});
   }
 
-  api::NodeService service(*ledger, api::NodeOptions{.primary_url = f.follow, .follower = follower.get()});
+  // Checkpoints: signed with the operator key, cosigned by the witnesses.
+  std::unique_ptr<chain::CheckpointSigner> signer;
+  std::unique_ptr<api::CheckpointPublisher> publisher;
+  if (checkpoints) {
+    try {
+      signer = std::make_unique<chain::CheckpointSigner>(
+          ledger->store(), LoadKey(dir.OperatorKeyPath(), f.passphrase_file, "TRACELEDGER_OPERATOR_PASSPHRASE"));
+    } catch (const CliError& e) {
+      return fail(e.exit_code, "startup_failed", e.what());
+    }
+    publisher = std::make_unique<api::CheckpointPublisher>(
+        ledger->store(), *signer,
+        api::PublisherOptions{.witnesses = witnesses.witnesses, .quorum = witnesses.quorum, .client = {}});
+    if (witnesses.witnesses.empty() || witnesses.quorum == 0) {
+      log.Log("warn", "no_witness_quorum",
+              {{"message", "checkpoints are signed but no witness quorum is configured (--witnesses, --quorum)"}});
+    }
+  }
+  // The checkpoint to anchor: the latest stored one that meets the quorum.
+  const chain::WitnessPolicy policy = witnesses.Policy();
+  auto latest_witnessed = [&ledger, &log, policy]() -> std::optional<std::string> {
+    auto latest = chain::LatestWitnessedCheckpoint(ledger->store(), policy);
+    if (!latest.ok()) {
+      log.Log("error", "anchor_checkpoint_unreadable", {{"message", latest.error().message}});
+      return std::nullopt;
+    }
+    if (!latest->has_value()) return std::nullopt;
+    return (*latest)->note.Serialize();
+  };
+  std::unique_ptr<chain::AnchorStore> anchor_store;
+  std::unique_ptr<api::JsonRpcHttpClient> anchor_transport;
+  std::unique_ptr<chain::EthClient> anchor_node;
+  std::unique_ptr<chain::Anchorer> anchorer;
+  if (anchoring) {
+    auto transport = api::JsonRpcHttpClient::Create(f.anchor_rpc);
+    if (!transport.ok()) return fail(kExitUsage, "bad_flags", "--anchor-rpc: " + transport.error());
+    anchor_transport = std::move(transport).value();
+    auto store = chain::AnchorStore::Open(f.data + "/anchor");
+    if (!store.ok()) return fail(kExitFailure, "data_dir_unusable", store.error().message);
+    anchor_store = std::move(store).value();
+    anchor_node = std::make_unique<chain::EthClient>(*anchor_transport);
+    try {
+      wallet::SecretKey key =
+          LoadKey(f.anchor_key.empty() ? f.data + "/anchor.key" : f.anchor_key, f.anchor_passphrase_file,
+                  "TRACELEDGER_ANCHOR_PASSPHRASE");
+      auto opened = chain::Anchorer::Open(
+          *anchor_store, *anchor_node, std::move(key),
+          chain::AnchorConfig{.chain_id = f.anchor_chain_id, .confirmations = f.anchor_confirmations});
+      if (!opened.ok()) return fail(kExitFailure, "startup_failed", "anchoring: " + opened.error().message);
+      anchorer = std::move(opened).value();
+    } catch (const CliError& e) {
+      return fail(e.exit_code, "startup_failed", e.what());
+    }
+    if (policy.quorum == 0) {
+      log.Log("warn", "anchoring_unwitnessed",
+              {{"message", "no witness quorum configured: the latest checkpoint is anchored as it is"}});
+    }
+  }
+
+  api::NodeService service(*ledger, api::NodeOptions{.primary_url = f.follow,
+                                                      .follower = follower.get(),
+                                                      .anchorer = anchorer.get()});
   api::HttpServer server(
       api::ServerOptions{.host = listen->first,
                          .port = listen->second,
@@ -219,8 +399,68 @@ int Run(const Flags& f, Logger& log, const sigset_t& stop_signals) {
   std::thread follow_thread;
   if (follower) follow_thread = std::thread([&] { follower->Run(); });
 
+  Periodic publishing;
+  if (publisher) {
+    publishing.Start(Millis(f.checkpoint_interval_s), [&log, &publisher, last_size = std::optional<uint64_t>()]() mutable {
+      auto report = publisher->PublishOnce();
+      if (!report.ok()) {
+        log.Log("error", "checkpoint_failed",
+                {{"code", chain::NoteErrorCodeName(report.error().code)}, {"message", report.error().message}});
+        return;
+      }
+      const chain::Checkpoint& c = report->checkpoint.checkpoint;
+      const bool news = last_size != c.size;
+      last_size = c.size;
+      log.Log(news ? "info" : "debug", "checkpoint_published",
+              {{"tree_size", c.size},
+               {"root", chain::HashHex(c.root)},
+               {"witnessed", report->quorum.witnessed},
+               {"cosigned_by", report->quorum.cosigned_by},
+               {"witnesses", WitnessOutcomes(*report)}});
+    });
+  }
+  std::unique_ptr<chain::AnchorService> anchor_service;
+  if (anchorer) {
+    anchor_service = std::make_unique<chain::AnchorService>(
+        *anchorer,
+        chain::AnchorServiceOptions{
+            .poll_interval = std::chrono::milliseconds(f.anchor_poll_ms),
+            .max_backoff = std::chrono::milliseconds(60'000),
+            .latest_checkpoint = latest_witnessed,
+            .request_interval = Millis(f.anchor_interval_s),
+            .on_step = [&log](const Result<chain::StepReport, chain::AnchorError>& step) {
+              if (!step.ok()) {
+                log.Log("warn", "anchor_error",
+                        {{"code", chain::AnchorErrorCodeName(step.error().code)}, {"message", step.error().message}});
+                return;
+              }
+              if (step->receipt) {
+                const chain::AnchorReceipt& r = *step->receipt;
+                log.Log("info", "anchor_confirmed",
+                        {{"tree_size", r.tree_size},
+                         {"tx_hash", chain::PrefixedHex(r.tx_hash)},
+                         {"block_number", r.block_number},
+                         {"chain_id", r.chain_id},
+                         {"confirmations", r.confirmations}});
+                return;
+              }
+              log.Log(step->phase == chain::AnchorPhase::kIdle ? "debug" : "info", "anchor_step",
+                      {{"phase", chain::AnchorPhaseName(step->phase)},
+                       {"message", step->message},
+                       {"confirmations", step->confirmations}});
+            }});
+    anchor_service->Start();
+  }
+  log.Log("info", "verifiability",
+          {{"checkpoint_interval_s", checkpoints ? Json(f.checkpoint_interval_s) : Json(nullptr)},
+           {"witnesses", witnesses.witnesses.size()},
+           {"quorum", witnesses.quorum},
+           {"anchoring", anchoring}});
+
   int sig = WaitForStopSignal(stop_signals);
   log.Log("info", "stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  if (anchor_service) anchor_service->Stop();
+  publishing.Stop();
   if (follower) {
     follower->Stop();
     follow_thread.join();
@@ -262,6 +502,29 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--http-threads", f.http_threads, "HTTP worker threads")
       ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  app.add_option("--checkpoint-interval", f.checkpoint_interval_s,
+                 "primary: sign a checkpoint of the log and ask the witnesses to cosign it every this many "
+                 "seconds (0: never)")
+      ->check(CLI::Range(0.0, 86400.0 * 7))
+      ->capture_default_str();
+  app.add_option("--witnesses", f.witnesses_file,
+                 "primary: witnesses.json (the format of tracectl checkpoint witness) naming the witnesses to ask");
+  app.add_option("--quorum", f.quorum, "primary: distinct witness keys a checkpoint needs (default: the file's)");
+  app.add_option("--anchor-rpc", f.anchor_rpc,
+                 "primary: anchor the latest witnessed checkpoint on the EVM chain of this JSON-RPC URL");
+  app.add_option("--anchor-key", f.anchor_key, "anchoring keystore (default <data>/anchor.key)");
+  app.add_option("--anchor-passphrase-file", f.anchor_passphrase_file,
+                 "the anchoring key's passphrase (else TRACELEDGER_ANCHOR_PASSPHRASE, else a prompt)");
+  app.add_option("--anchor-chain-id", f.anchor_chain_id, "chain id the anchoring node must serve");
+  app.add_option("--anchor-confirmations", f.anchor_confirmations, "blocks to wait for, the anchor's own included")
+      ->check(CLI::Range(1u, 10'000u))
+      ->capture_default_str();
+  app.add_option("--anchor-interval", f.anchor_interval_s, "seconds between anchors of the latest checkpoint")
+      ->check(CLI::Range(0.01, 86400.0 * 365))
+      ->capture_default_str();
+  app.add_option("--anchor-poll-ms", f.anchor_poll_ms, "milliseconds between polls of the chain node")
+      ->check(CLI::Range(10, 600'000))
       ->capture_default_str();
   try {
     app.parse(argc, argv);

@@ -4,15 +4,21 @@
 // 3 failure (node down, wrong chain), 4 not confirmed within --timeout.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "api/http.h"
+#include "api/witness_service.h"
+#include "chain/checkpoint.h"
+#include "chain/witness.h"
 #include "tests/anchor/anvil.h"
 #include "tests/chain/test_util.h"
 
@@ -227,6 +233,161 @@ TEST_F(AnchorCliTest, BadInputIsAUsageErrorAndChangesNothing) {
   EXPECT_EQ(s["receipts"], 0);
   EXPECT_TRUE(s["pending"].is_null());
   EXPECT_EQ(s["queued"]["tree_size"], 1);
+}
+
+// Without --checkpoint, `anchor now` anchors the latest stored checkpoint
+// that meets the quorum of <data>/witnesses.json, or with no witnesses the
+// latest one, with a warning.
+TEST_F(AnchorCliTest, NowWithoutCheckpointAnchorsTheLatestWitnessedCheckpoint) {
+  MakeFundedKey();
+  CliRun init = Tracectl({"init", "--party", "op", "--name", "Operator"});
+  ASSERT_EQ(init.exit_code, 0) << init.Describe();
+  CliRun none = Tracectl(NowArgs(""));
+  EXPECT_EQ(none.exit_code, 1) << none.Describe();
+  EXPECT_NE(none.err.find("no checkpoint is stored yet"), std::string::npos) << none.Describe();
+
+  CliRun signed1 = Tracectl({"--json", "checkpoint", "sign"});
+  ASSERT_EQ(signed1.exit_code, 0) << signed1.Describe();
+  const Json cp1 = Json::parse(signed1.out);
+  const std::string origin = cp1["origin"].get<std::string>();
+  auto operator_key = wallet::PublicKey::FromHex(cp1["signer"].get<std::string>());
+  ASSERT_TRUE(operator_key.has_value());
+
+  // A real witness of this log on a loopback port cosigns checkpoint 1.
+  wallet::SecretKey witness_key = wallet::SecretKey::Generate();
+  auto witness = chain::Witness::Open(chain::WitnessOptions{.name = "w1.example",
+                                                            .logs = {{.origin = origin, .keys = {*operator_key}}},
+                                                            .state_path = (dir_ / "w1.state").string()},
+                                      witness_key);
+  ASSERT_TRUE(witness.ok()) << witness.error().message;
+  api::HttpServer server(api::ServerOptions{});
+  api::AddWitnessRoutes(server, **witness);
+  auto port = server.Start();
+  ASSERT_TRUE(port.ok());
+  Json config = {{"quorum", 1},
+                 {"witnesses", Json::array({{{"name", "w1.example"},
+                                             {"url", "http://127.0.0.1:" + std::to_string(*port)},
+                                             {"public_key", witness_key.Public().Hex()}}})}};
+  std::ofstream(dir_ / "data" / "witnesses.json") << config.dump();
+  CliRun witnessed = Tracectl({"checkpoint", "witness"});
+  ASSERT_EQ(witnessed.exit_code, 0) << witnessed.Describe();
+  server.Stop();
+
+  // The log grows; checkpoint 2 is signed but never witnessed.
+  ASSERT_EQ(Tracectl({"keygen", "--out", (dir_ / "acme.key").string()}).exit_code, 0);
+  CliRun reg = Tracectl({"register", "--key", (dir_ / "data" / "operator.key").string(), "--party", "acme",
+                         "--name", "acme", "--roles", "merchant", "--public-key-from",
+                         (dir_ / "acme.key").string()});
+  ASSERT_EQ(reg.exit_code, 0) << reg.Describe();
+  CliRun signed2 = Tracectl({"--json", "checkpoint", "sign"});
+  ASSERT_EQ(signed2.exit_code, 0) << signed2.Describe();
+  ASSERT_GT(Json::parse(signed2.out)["size"].get<uint64_t>(), cp1["size"].get<uint64_t>());
+
+  CliRun anchored = Tracectl(NowArgs(""));
+  ASSERT_EQ(anchored.exit_code, 0) << anchored.Describe();
+  Json receipt = Json::parse(anchored.out);
+  EXPECT_EQ(receipt["tree_size"], cp1["size"]) << "the witnessed checkpoint, not the newer unwitnessed one";
+  auto note = chain::SignedNote::Parse(receipt["checkpoint"].get<std::string>());
+  ASSERT_TRUE(note.ok());
+  EXPECT_TRUE(chain::VerifyCosignature(*note, "w1.example", witness_key.Public()).ok());
+  EXPECT_EQ(anchored.err.find("WARNING"), std::string::npos) << anchored.err;
+
+  // Quorum 1 of a witness that cosigned nothing: no checkpoint qualifies.
+  config["witnesses"][0]["public_key"] = wallet::SecretKey::Generate().Public().Hex();
+  std::ofstream(dir_ / "data" / "witnesses.json") << config.dump();
+  CliRun unwitnessed = Tracectl(NowArgs(""));
+  EXPECT_EQ(unwitnessed.exit_code, 1) << unwitnessed.Describe();
+  EXPECT_NE(unwitnessed.err.find("quorum"), std::string::npos) << unwitnessed.Describe();
+
+  // No witnesses configured: the latest checkpoint, with a warning.
+  fs::remove(dir_ / "data" / "witnesses.json");
+  CliRun latest = Tracectl(NowArgs(""));
+  ASSERT_EQ(latest.exit_code, 0) << latest.Describe();
+  EXPECT_EQ(Json::parse(latest.out)["tree_size"], Json::parse(signed2.out)["size"]);
+  EXPECT_NE(latest.err.find("WARNING: no witnesses"), std::string::npos) << latest.Describe();
+}
+
+// traced on a primary with --anchor-rpc: publishes checkpoints, anchors the
+// latest on Anvil, logs the confirmation, serves the receipt at
+// GET /v1/anchors/latest, and stops on SIGTERM.
+TEST_F(AnchorCliTest, TracedAnchorsItsCheckpointsPeriodically) {
+  MakeFundedKey();
+  CliRun init = Tracectl({"init", "--party", "op", "--name", "Operator"});
+  ASSERT_EQ(init.exit_code, 0) << init.Describe();
+  const fs::path log = dir_ / "traced.log";
+  std::vector<std::string> args = {TRACELEDGER_TRACED,
+                                   "--data",
+                                   (dir_ / "data").string(),
+                                   "--listen",
+                                   "127.0.0.1:0",
+                                   "--checkpoint-interval",
+                                   "0.05",
+                                   "--anchor-rpc",
+                                   anvil_->url(),
+                                   "--anchor-chain-id",
+                                   "31337",
+                                   "--anchor-confirmations",
+                                   "1",
+                                   "--anchor-interval",
+                                   "0.1",
+                                   "--anchor-poll-ms",
+                                   "20"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::string pass = "TRACELEDGER_PASSPHRASE=anchor test passphrase";
+  char* envp[] = {pass.data(), nullptr};
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int e = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int in = ::open("/dev/null", O_RDONLY);
+    if (e < 0 || in < 0) ::_exit(127);
+    ::dup2(in, 0);
+    ::dup2(e, 1);
+    ::dup2(e, 2);
+    ::execve(argv[0], argv.data(), envp);
+    ::_exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  // The log's first line with `event`, waiting up to a minute.
+  auto wait_for = [&](const std::string& event) -> std::optional<Json> {
+    for (int i = 0; i < 6000; ++i) {
+      std::istringstream lines(Slurp(log));
+      std::string line;
+      while (std::getline(lines, line)) {
+        Json j = Json::parse(line, nullptr, false);
+        if (j.is_object() && j.value("event", "") == event) return j;
+      }
+      ::usleep(10'000);
+    }
+    return std::nullopt;
+  };
+  auto listening = wait_for("listening");
+  auto confirmed = listening ? wait_for("anchor_confirmed") : std::nullopt;
+  std::optional<api::HttpResponse> latest;
+  if (confirmed) {
+    api::HttpClient client("http://127.0.0.1:" + std::to_string((*listening)["port"].get<int>()));
+    auto r = client.Get("/v1/anchors/latest");
+    if (r.ok()) latest = *r;
+  }
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(listening.has_value()) << Slurp(log);
+  ASSERT_TRUE(confirmed.has_value()) << Slurp(log);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << Slurp(log);
+  EXPECT_EQ((*confirmed)["tree_size"], 1);
+  EXPECT_EQ((*confirmed)["chain_id"], 31337);
+  EXPECT_TRUE(wait_for("anchoring_unwitnessed").has_value()) << "no witnesses: the warning is logged";
+  ASSERT_TRUE(latest.has_value());
+  ASSERT_EQ(latest->status, 200) << latest->body;
+  Json receipt = Json::parse(latest->body);
+  EXPECT_EQ(receipt["tree_size"], 1);
+  EXPECT_EQ(receipt["tx_hash"], (*confirmed)["tx_hash"]);
+  // The receipt is stored: tracectl sees it once traced has let go.
+  CliRun status_run = Tracectl({"--json", "anchor", "status"});
+  ASSERT_EQ(status_run.exit_code, 0) << status_run.Describe();
+  EXPECT_EQ(Json::parse(status_run.out)["receipts"], 1);
 }
 
 }  // namespace

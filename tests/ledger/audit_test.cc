@@ -940,8 +940,17 @@ TEST_F(TamperTest, StoredCheckpointsAreVerified) {
     return s.Encode();
   };
   const wallet::SecretKey stranger = wallet::SecretKey::Generate();
-  std::string wrong_signature = make(op, size, root_at(size));
-  wrong_signature[wrong_signature.size() - 10] ^= 1;
+  // The operator's signature line over other text: well-formed, but it
+  // does not verify. (Flipping a character of the encoded note instead
+  // sometimes made the base64 non-canonical, a different error.)
+  std::string wrong_signature = [&] {
+    chain::Checkpoint c{.origin = "example.com/log", .size = size, .root = root_at(size)};
+    return chain::StoredCheckpoint{
+        .signer = op.Public(),
+        .note = chain::SignedNote{.text = c.Text(), .signatures = {chain::SignNote(c.origin, op, "other text\n")}},
+        .checkpoint = c}
+        .Encode();
+  }();
   struct Case {
     std::string key, value, why;
   };

@@ -8,7 +8,12 @@
 //   - a primary accepts writes over HTTP and stops gracefully on SIGTERM
 //     with its writes durable;
 //   - an unusable port or data directory is a clear log line and exit 3;
-//     bad flags exit 2.
+//     bad flags exit 2;
+//   - a primary with --checkpoint-interval and --witnesses publishes
+//     checkpoints cosigned by a real witness on loopback, serves them and
+//     proofs against them, and stops publishing on SIGTERM;
+//   - a replica whose primary serves a checkpoint signed by the operator
+//     key over another root raises the fork alarm.
 //
 // The primaries the replicas follow are served in this process over real
 // HTTP on loopback (tests/api/replica_world.h). Kill points come from a
@@ -36,6 +41,9 @@
 #include <vector>
 
 #include "api/http.h"
+#include "api/witness_service.h"
+#include "chain/checkpoint.h"
+#include "chain/witness.h"
 #include "ledger/audit.h"
 #include "ledger/ledger.h"
 #include "tests/api/replica_world.h"
@@ -393,6 +401,136 @@ TEST(TracedTest, UnusablePortOrDataDirectoryIsAClearErrorAndExit3) {
   {
     Traced node({"--follow", "ftp://primary", "--data", dir.Sub("x")});
     EXPECT_EQ(node.ExitCode(), kExitUsage) << node.Log();
+  }
+}
+
+TEST(TracedTest, APrimaryPublishesWitnessedCheckpointsAndServesProofs) {
+  TempDir dir;
+  ReplicaWorld world;
+  const std::string data = dir.Sub("node");
+  std::filesystem::create_directories(data);
+  std::string origin;
+  uint64_t tree_size = 0;
+  {
+    auto primary = world.Create(data + "/ledger");
+    ASSERT_NE(primary, nullptr);
+    ReplicaWorld::SubmitAll(*primary, world.Custody(0, 4, "witnessed"));
+    auto o = chain::DefaultOrigin(primary->store());
+    ASSERT_TRUE(o.ok());
+    origin = *o;
+    tree_size = primary->tip()->frontier.size();
+  }
+  const std::string passphrase = "node passphrase";
+  ASSERT_TRUE(wallet::SaveKeystore(data + "/operator.key", world.operator_key(), passphrase,
+                                   wallet::SaveOptions{.kdf = {.n = 1024, .r = 8, .p = 1}})
+                  .ok());
+  // A real witness of this log, served on a loopback port.
+  wallet::SecretKey witness_key = wallet::SecretKey::Generate();
+  auto witness = chain::Witness::Open(
+      chain::WitnessOptions{.name = "w1.example",
+                            .logs = {{.origin = origin, .keys = {world.operator_key().Public()}}},
+                            .state_path = dir.Sub("w1.state")},
+      witness_key);
+  ASSERT_TRUE(witness.ok()) << witness.error().message;
+  api::HttpServer witness_server(api::ServerOptions{});
+  api::AddWitnessRoutes(witness_server, **witness);
+  auto witness_port = witness_server.Start();
+  ASSERT_TRUE(witness_port.ok());
+  Json config = {{"quorum", 1},
+                 {"witnesses", Json::array({{{"name", "w1.example"},
+                                             {"url", Url(*witness_port)},
+                                             {"public_key", witness_key.Public().Hex()}}})}};
+  std::ofstream(dir.Sub("witnesses.json")) << config.dump();
+
+  Traced node({"--data", data, "--listen", "127.0.0.1:0", "--checkpoint-interval", "0.05", "--witnesses",
+               dir.Sub("witnesses.json")},
+              {{"TRACELEDGER_OPERATOR_PASSPHRASE", passphrase}});
+  const int port = node.Port();
+  ASSERT_NE(port, 0) << node.Log();
+  auto published = node.WaitFor("checkpoint_published");
+  ASSERT_TRUE(published.has_value()) << node.Log();
+  EXPECT_EQ((*published)["tree_size"], tree_size);
+  EXPECT_EQ((*published)["witnessed"], true) << published->dump();
+  EXPECT_EQ((*published)["cosigned_by"], Json::array({"w1.example"}));
+
+  api::HttpClient client(Url(port));
+  auto cp = client.Get("/v1/checkpoint");
+  ASSERT_TRUE(cp.ok());
+  ASSERT_EQ(cp->status, 200) << cp->body;
+  auto note = chain::SignedNote::Parse(cp->body);
+  ASSERT_TRUE(note.ok()) << cp->body;
+  EXPECT_TRUE(chain::OpenCheckpoint(*note, world.operator_key().Public(), origin).ok());
+  EXPECT_TRUE(chain::VerifyCosignature(*note, "w1.example", witness_key.Public()).ok()) << cp->body;
+  auto proof = client.Get("/v1/proof/inclusion?index=1");
+  ASSERT_TRUE(proof.ok());
+  EXPECT_EQ(proof->status, 200) << proof->body;
+  auto anchors = client.Get("/v1/anchors/latest");
+  ASSERT_TRUE(anchors.ok());
+  EXPECT_EQ(anchors->status, 404);
+
+  node.Signal(SIGTERM);
+  EXPECT_EQ(node.ExitCode(), kExitOk) << node.Log();
+  // Nothing is published after "stopping".
+  bool stopping = false;
+  for (const Json& line : node.Lines()) {
+    if (line.value("event", "") == "stopping") stopping = true;
+    if (stopping) {
+      EXPECT_NE(line.value("event", ""), "checkpoint_published") << line.dump();
+    }
+  }
+  EXPECT_TRUE(stopping);
+}
+
+// A replica checks the primary's checkpoints: one signed by the operator
+// key over another root than the blocks it verified raises the fork alarm.
+TEST(TracedTest, AReplicaRaisesTheAlarmOnAForgedCheckpoint) {
+  TempDir dir;
+  ReplicaWorld world;
+  auto primary = world.Create(dir.Sub("primary"));
+  ASSERT_NE(primary, nullptr);
+  ReplicaWorld::SubmitAll(*primary, world.Custody(0, 6, "forged"));
+  chain::CheckpointSigner signer(primary->store(), world.operator_key());
+  auto honest = signer.SignCurrent();
+  ASSERT_TRUE(honest.ok());
+  chain::Checkpoint forged = honest->checkpoint;
+  forged.size -= 2;
+  forged.root = chain::Sha256("another history");
+  chain::SignedNote note{.text = forged.Text(),
+                         .signatures = {chain::SignNote(forged.origin, world.operator_key(), forged.Text())}};
+  ASSERT_TRUE(primary->store()
+                  .PutCheckpoint(honest->checkpoint.size,
+                                 chain::StoredCheckpoint{.signer = world.operator_key().Public(),
+                                                         .note = note,
+                                                         .checkpoint = forged}
+                                     .Encode(),
+                                 false)
+                  .ok());
+  ServedLedger served(*primary);
+  const std::string data = dir.Sub("replica");
+  Traced replica({"--follow", served.url(), "--data", data, "--listen", "127.0.0.1:0", "--poll-ms", "50"});
+  auto alarm = replica.WaitFor("fork_detected");
+  ASSERT_TRUE(alarm.has_value()) << replica.Log();
+  EXPECT_EQ((*alarm)["level"], "alarm");
+  EXPECT_NE((*alarm)["message"].get<std::string>().find("checkpoint fork"), std::string::npos) << alarm->dump();
+  EXPECT_TRUE(std::filesystem::exists(data + "/replica-halted.json"));
+  replica.Signal(SIGTERM);
+  EXPECT_EQ(replica.ExitCode(), kExitOk) << replica.Log();
+}
+
+TEST(TracedTest, VerifiabilityFlagsAreCheckedBeforeAnythingStarts) {
+  TempDir dir;
+  const std::vector<std::vector<std::string>> bad = {
+      {"--witnesses", dir.Sub("witnesses.json")},                                     // no interval
+      {"--follow", "http://127.0.0.1:1", "--checkpoint-interval", "1"},                 // a replica
+      {"--checkpoint-interval", "1", "--anchor-rpc", "http://127.0.0.1:1"},             // no chain id
+      {"--anchor-rpc", "http://127.0.0.1:1", "--anchor-chain-id", "31337"},             // no checkpoints
+      {"--checkpoint-interval", "1", "--witnesses", dir.Sub("missing.json")},           // unreadable
+  };
+  for (std::vector<std::string> args : bad) {
+    args.insert(args.begin(), {"--data", dir.Sub("node"), "--listen", "127.0.0.1:0"});
+    Traced node(args);
+    EXPECT_EQ(node.ExitCode(), kExitUsage) << node.Log();
+    EXPECT_TRUE(node.WaitFor("bad_flags").has_value()) << node.Log();
   }
 }
 
