@@ -42,12 +42,7 @@ std::vector<std::string> Lines(const std::string& text) {
 class CodesCliTest : public CliTest {
  protected:
   void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(Init());
-    merchant_ = Keygen("merchant");
-    other_ = Keygen("other");
-    Register("acme", "merchant", merchant_);
-    Register("globex", "merchant", other_);
-    ASSERT_NO_FATAL_FAILURE(AppendProduct(merchant_, kGtin));
+    ASSERT_NO_FATAL_FAILURE(InitTwoMerchantsWithProduct(kGtin));
     ASSERT_NO_FATAL_FAILURE(AppendLot(merchant_, kGtin, "L1/A"));
   }
 
@@ -102,7 +97,6 @@ class CodesCliTest : public CliTest {
     EXPECT_EQ(ReadLines(Manifest(batch, ".csv")).size(), serials.size() + 1);
   }
 
-  std::string merchant_, other_;
 };
 
 TEST_F(CodesCliTest, IssueVerifyAndShow) {

@@ -57,12 +57,7 @@ struct Entry {
 class ScanVerifyTest : public CliTest {
  protected:
   void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(Init());
-    merchant_ = Keygen("merchant");
-    other_ = Keygen("other");
-    Register("acme", "merchant", merchant_);
-    Register("globex", "merchant", other_);
-    ASSERT_NO_FATAL_FAILURE(AppendProduct(merchant_, kGtin));
+    ASSERT_NO_FATAL_FAILURE(InitTwoMerchantsWithProduct(kGtin));
     ASSERT_NO_FATAL_FAILURE(AppendLot(merchant_, kGtin, "L1", "5000"));
     ASSERT_NO_FATAL_FAILURE(AppendLot(merchant_, kGtin, "L2", "5000"));
   }
@@ -95,7 +90,6 @@ class ScanVerifyTest : public CliTest {
     return Run(args, {});
   }
 
-  std::string merchant_, other_;
 };
 
 // 2,000 codes: issued with a PNG each, every PNG decoded and verified

@@ -127,7 +127,19 @@ class CliTest : public ::testing::Test {
     ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
   }
 
+  // A ledger with two merchants, "acme" (key merchant_) and "globex"
+  // (key other_), and acme's product `gtin`: the start of the code tests.
+  void InitTwoMerchantsWithProduct(const std::string& gtin) {
+    ASSERT_NO_FATAL_FAILURE(Init());
+    merchant_ = Keygen("merchant");
+    other_ = Keygen("other");
+    Register("acme", "merchant", merchant_);
+    Register("globex", "merchant", other_);
+    ASSERT_NO_FATAL_FAILURE(AppendProduct(merchant_, gtin));
+  }
+
   TempDir dir_;
+  std::string merchant_, other_;  // set by InitTwoMerchantsWithProduct
 };
 
 }  // namespace traceledger::tools::harness
