@@ -2,6 +2,7 @@
 // LevelDB ledger: every record kind accepted on its happy path, and every
 // authorization, reference, ownership, replay and clock rule rejected with
 // its specific code and field, changing nothing.
+#include "ledger/credit_policy.h"
 #include "ledger/rules.h"
 
 #include <gtest/gtest.h>
@@ -77,7 +78,8 @@ class RulesTest : public LedgerFixture {
             {"act_end_date", "2026-10-31"}};
   }
   static Json PolicyBody(int64_t version) {
-    return {{"version", version}, {"policy", {{"weights", {{"qualification", 20}, {"credit_history", 30}}}}}};
+    // The shipped default: the rules refuse a policy that does not parse.
+    return {{"version", version}, {"policy", *ParseStrictJson(DefaultCreditPolicyJson())}};
   }
   static Json RevocationBody(const std::string& gtin, const std::string& lot,
                              std::vector<std::string> serials) {
