@@ -30,6 +30,7 @@
 #include <string>
 #include <thread>
 
+#include "api/credit_service.h"
 #include "api/http.h"
 #include "api/jsonrpc_client.h"
 #include "api/node_service.h"
@@ -392,6 +393,23 @@ int Run(const Flags& f, Logger& log, const sigset_t& stop_signals) {
                                     {"remote", req.remote_addr}});
                          }});
   service.Register(server);
+  // --- credit routes ---
+  // Merchant credit (api/credit_service.h): the book catches up with the
+  // ledger when asked, so ingest never waits for it. Reports are signed
+  // with the operator key on a primary; a replica answers them 503.
+  ledger::CreditBook credit_book;
+  std::optional<wallet::SecretKey> credit_signer;
+  if (!replica) {
+    try {
+      credit_signer = LoadKey(dir.OperatorKeyPath(), f.passphrase_file, "TRACELEDGER_OPERATOR_PASSPHRASE");
+    } catch (const CliError& e) {
+      log.Log("warn", "credit_reports_unsigned", {{"message", e.what()}});
+    }
+  }
+  api::CreditService credit_service(*ledger, credit_book, api::CreditServiceOptions{.signer = std::move(credit_signer)});
+  credit_service.Register(server);
+  // For the consumer page and customs views: api::MakeCreditLookup(*ledger, credit_book).
+  // --- end credit routes ---
   auto port = server.Start();
   if (!port.ok()) return fail(kExitFailure, "listen_failed", "--listen: " + port.error());
   log.Log("info", "listening", {{"host", listen->first}, {"port", *port}});
