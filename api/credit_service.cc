@@ -1,5 +1,8 @@
 #include "api/credit_service.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -292,10 +295,16 @@ CreditLookup MakeCreditLookup(const ledger::Ledger& ledger, ledger::CreditBook& 
 CreditFollower::CreditFollower(const ledger::Ledger& ledger, ledger::CreditBook& book, int interval_ms)
     : ledger_(ledger), book_(book), interval_ms_(interval_ms) {
   thread_ = std::thread([this] {
+    // Credit is background work: lower this thread's priority only (on
+    // Linux a thread id is a process id for setpriority). Failure is fine.
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
       lock.unlock();
+      const auto start = std::chrono::steady_clock::now();
       (void)book_.CatchUp(ledger_);  // a failed read is retried on the next round
+      busy_us_ += std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start)
+                      .count();
       lock.lock();
       cv_.wait_for(lock, std::chrono::milliseconds(interval_ms_), [this] { return stop_; });
     }

@@ -2,9 +2,10 @@
 //
 //   a) ingest: the same pre-signed credit_event records (the kind the
 //      credit book works hardest on) submitted to fresh on-disk ledgers
-//      (fsync on) with credit evaluation off and on — on: a CreditFollower
-//      keeps a CreditBook at the tip every 10 ms while ingest runs. Runs
-//      alternate off/on/off/on; the ratio is on/off of the summed rates.
+//      (fsync on) with credit evaluation off and on — on: an
+//      api::CreditFollower keeps a CreditBook at the tip (polling every
+//      --interval-ms) while ingest runs. Runs alternate off/on; the ratio
+//      is on/off of the summed rates.
 //   b) full re-evaluation: a CreditBook fed --records synthetic records
 //      about --merchants merchants (registrations, shipments, customs
 //      decisions, inspections, credit events, black listings) in blocks
@@ -19,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/credit_service.h"
 #include "bench/bench_support.h"
 #include "ledger/credit.h"
 #include "ledger/schema.h"
@@ -34,15 +36,19 @@ struct Flags {
   std::string dir;
   bool skip_ingest = false;
   bool skip_reeval = false;
+  uint64_t interval_ms = 100;
+  uint64_t runs = 6;
 };
 
 constexpr const char* kUsage =
     "usage: credit_bench [--records N] [--merchants M] [--ingest-records K] [--dir DIR]\n"
-    "                    [--skip-ingest] [--skip-reeval]\n"
+    "                    [--interval-ms I] [--runs R] [--skip-ingest] [--skip-reeval]\n"
     "  --records N          synthetic records for the full re-evaluation (default 10,000,000)\n"
     "  --merchants M        merchants among them (default 100,000)\n"
     "  --ingest-records K   credit_event records per ingest run (default 100,000)\n"
-    "  --dir DIR            working directory for the ledgers (default: a fresh temp dir)\n";
+    "  --dir DIR            working directory for the ledgers (default: a fresh temp dir)\n"
+    "  --interval-ms I      the credit follower's poll interval (default 100)\n"
+    "  --runs R             ingest runs, alternating off/on (default 6)\n";
 
 // ------------------------------------------------------------ a) ingest
 
@@ -73,7 +79,7 @@ std::unique_ptr<ledger::Ledger> Fresh(const std::string& path, const IngestWorld
 double IngestOnce(ledger::Ledger& l, const IngestWorld& w) {
   std::atomic<size_t> next{0};
   const auto start = Clock::now();
-  std::vector<std::thread> threads;
+  std::vector<std::thread> threads;  // two submitters, as many as cores here
   for (int t = 0; t < 2; ++t) {
     threads.emplace_back([&] {
       for (;;) {
@@ -104,36 +110,31 @@ void RunIngest(const Flags& f, const std::string& dir) {
   }
   double off_sum = 0;
   double on_sum = 0;
-  for (int run = 0; run < 4; ++run) {
+  for (int run = 0; run < static_cast<int>(f.runs); ++run) {
     const bool on = run % 2 == 1;
     const std::string path = dir + "/ingest-" + std::to_string(run);
     auto l = Fresh(path, w);
     ledger::CreditBook book;
-    std::unique_ptr<std::thread> follower;
-    std::atomic<bool> stop{false};
-    if (on) {
-      follower = std::make_unique<std::thread>([&] {
-        while (!stop) {
-          (void)book.CatchUp(*l);
-          std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-      });
-    }
+    std::unique_ptr<api::CreditFollower> follower;
+    if (on) follower = std::make_unique<api::CreditFollower>(*l, book, f.interval_ms);
     double rate = IngestOnce(*l, w);
     double lag = 0;
+    double busy = 0;
     if (on) {
-      const auto caught = Clock::now();
-      stop = true;
-      follower->join();
-      (void)book.CatchUp(*l);
-      lag = Seconds(Clock::now() - caught);
-      auto e = book.Evaluate("m0");
-      if (!e) Die("the followed book does not rate m0");
+      const uint64_t tip = l->tip()->height;
+      const auto ended = Clock::now();
+      while (book.next_height() <= tip) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      lag = Seconds(Clock::now() - ended);
+      follower->Stop();
+      busy = follower->busy_seconds();
+      if (!book.Evaluate("m0")) Die("the followed book does not rate m0");
     }
     (on ? on_sum : off_sum) += rate;
     Report(Format("a) ingest run %d, credit %s", run + 1, on ? "on " : "off"),
            Format("%s records/s%s", Grouped(rate).c_str(),
-                  on ? Format(" (book at the tip %.3f s after ingest ended)", lag).c_str() : ""));
+                  on ? Format(" (follower busy %.2f s; book at the tip %.3f s after ingest ended)", busy, lag)
+                           .c_str()
+                     : ""));
     l.reset();
     std::filesystem::remove_all(path);
   }
@@ -187,7 +188,7 @@ void FeedSynthetic(ledger::CreditBook& book, const Flags& f, const std::vector<w
   uint64_t shipments = 0;
   for (uint64_t i = 0; i < rest; ++i) {
     const uint64_t m = (i * 7919) % f.merchants;
-    const int64_t act = *ledger::ParseDate("2016-01-01") + static_cast<int64_t>(i % 2000);
+    const int64_t act = *ledger::ParseDate("2019-06-01") + static_cast<int64_t>(i % 1000);
     switch (i % 10) {
       case 0:
       case 1:
@@ -195,7 +196,7 @@ void FeedSynthetic(ledger::CreditBook& book, const Flags& f, const std::vector<w
       case 3:
         add(RecordKind::kCreditEvent, "",
             {{"merchant", names[m]},
-             {"event", (m % 997 == 0 && i % 40 == 0) ? "black_list" : kEvents[(i / 10) % 4]},
+             {"event", i % 50'000 == 0 ? "black_list" : kEvents[(i / 10) % 4]},
              {"reason", "bench"},
              {"act_end_date", ledger::FormatDate(act)}});
         break;
@@ -273,6 +274,8 @@ int Main(int argc, char** argv) {
   p.Text("--dir", &f.dir);
   p.Switch("--skip-ingest", &f.skip_ingest);
   p.Switch("--skip-reeval", &f.skip_reeval);
+  p.Count("--interval-ms", &f.interval_ms);
+  p.Count("--runs", &f.runs);
   p.Parse(argc, argv);
   WorkDir work(f.dir, "credit-bench");
   if (!f.skip_ingest) RunIngest(f, work.path());

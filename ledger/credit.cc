@@ -49,6 +49,37 @@ std::optional<RecordKind> PeekKind(std::string_view entry) {
   return KindFromName(entry.substr(start, end - start));
 }
 
+// A committed entry decoded for the book without re-validating it (the
+// ledger did when it was appended): kind, author, time, body and id. The id
+// is SHA-256 of the entry with its "sig" member cut out, which is the JCS
+// text of the unsigned envelope (FORMAT.md §3: "sig" is never the first
+// member, and JCS has no other separators). nullopt if the entry does not
+// have that shape; the caller then falls back to ParseRecord.
+std::optional<Record> DecodeCommitted(std::string_view entry, RecordKind kind) {
+  static constexpr std::string_view kSig = ",\"sig\":\"";
+  const size_t at = entry.rfind(kSig);
+  const size_t end = at + kSig.size() + 128;
+  if (at == std::string_view::npos || end >= entry.size() || entry[end] != '"') return std::nullopt;
+  Json j = Json::parse(entry, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  auto author = j.find("author");
+  auto time = j.find("time");
+  auto body = j.find("body");
+  if (author == j.end() || !author->is_string() || time == j.end() || !time->is_number_integer() ||
+      body == j.end() || !body->is_object()) {
+    return std::nullopt;
+  }
+  Record r;
+  r.kind = kind;
+  r.author = author->get<std::string>();
+  r.time = time->get<int64_t>();
+  r.body = std::move(*body);
+  chain::Sha256Hasher hasher;
+  hasher.Update(entry.substr(0, at)).Update(entry.substr(end + 1));
+  r.id = hasher.Finish();
+  return r;
+}
+
 int64_t Clamp(int64_t v, int64_t lo, int64_t hi) { return std::max(lo, std::min(hi, v)); }
 
 
@@ -545,6 +576,13 @@ LedgerResult<uint64_t> CreditBook::CatchUp(const Ledger& ledger, std::optional<u
         header.first_index(), header.record_count, [&](uint64_t index, std::string_view entry) {
           auto kind = PeekKind(entry);
           if (kind && !IsCreditRelevant(*kind)) return true;
+          if (kind) {
+            if (auto decoded = DecodeCommitted(entry, *kind)) {
+              records.push_back(std::move(*decoded));
+              indexes.push_back(index);
+              return true;
+            }
+          }
           auto record = ParseRecord(entry);
           if (!record.ok()) {
             failure = LedgerError{LedgerErrorCode::kCorrupt, "entry " + std::to_string(index) +
@@ -665,13 +703,23 @@ std::vector<CreditListEntry> CreditBook::RedList(std::optional<uint64_t> height)
   std::vector<CreditListEntry> out;
   if (d.block_days.empty()) return out;
   const uint64_t h = std::min<uint64_t>(height.value_or(d.block_days.size() - 1), d.block_days.size() - 1);
+  // Every merchant is evaluated: remember the answer for the height (the
+  // blocks up to h never change once consumed).
+  {
+    std::lock_guard<std::mutex> cache_lock(red_cache_mu_);
+    if (red_cache_height_ == h) return red_cache_;
+  }
   for (const auto& p : d.parties) {
     if (!p.merchant_since) continue;
     auto e = d.Evaluate(p.party, h);
     if (!e || e->list != "red") continue;
     out.push_back(CreditListEntry{p.party, e->grade, e->score, ""});
   }
-  return Sorted(std::move(out));
+  out = Sorted(std::move(out));
+  std::lock_guard<std::mutex> cache_lock(red_cache_mu_);
+  red_cache_height_ = h;
+  red_cache_ = out;
+  return out;
 }
 
 std::vector<std::string> CreditBook::Merchants() const {

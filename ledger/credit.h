@@ -20,6 +20,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <span>
@@ -145,6 +146,9 @@ class CreditBook {
   struct Data;
   mutable std::shared_mutex mu_;
   std::unique_ptr<Data> data_;  // GUARDED_BY(mu_)
+  mutable std::mutex red_cache_mu_;
+  mutable std::optional<uint64_t> red_cache_height_;     // GUARDED_BY(red_cache_mu_)
+  mutable std::vector<CreditListEntry> red_cache_;       // GUARDED_BY(red_cache_mu_)
 };
 
 // JSON forms (docs/FORMAT.md §16.3), shared by the CLI, the HTTP API and
