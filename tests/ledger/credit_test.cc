@@ -6,8 +6,10 @@
 #include <vector>
 
 #include "ledger/credit_policy.h"
+#include "ledger/replica.h"
 #include "ledger/schema.h"
 #include "tests/ledger/credit_fixture.h"
+#include "tests/temp_dir.h"
 
 namespace traceledger::ledger {
 namespace {
@@ -527,6 +529,95 @@ TEST_F(CreditDeterminismTest, IncrementalAndFromScratchAgreeAtEveryHeight) {
   bool affected = false;
   for (const auto& entry : gamma) affected = affected || entry.score < gamma.front().score;
   EXPECT_TRUE(affected);
+}
+
+// The primary's committed blocks, served in-process to a follower.
+class StoreSource : public BlockSource {
+ public:
+  explicit StoreSource(const Ledger& primary) : primary_(primary) {}
+  std::string Name() const override { return "in-process primary"; }
+  Result<std::optional<std::string>, SourceError> TipBlock() override {
+    auto tip = primary_.tip();
+    if (!tip) return std::optional<std::string>();
+    auto block = primary_.store().GetBlock(tip->height);
+    if (!block.ok() || !block->has_value()) return SourceError{"tip block unreadable"};
+    return std::optional<std::string>((*block)->Serialize());
+  }
+  Result<BlockRange, SourceError> Blocks(uint64_t from, uint32_t max_blocks) override {
+    auto range = ReadBlockRange(primary_.store(), from, max_blocks);
+    if (!range.ok()) return SourceError{range.error().message};
+    return *range;
+  }
+
+ private:
+  const Ledger& primary_;
+};
+
+TEST_F(CreditDeterminismTest, ReplayedIntoAFreshStoreGivesTheSameGradesAndExplanations) {
+  Actor acme = Merchant("acme", {{"legal_representative", "lr-9"}});
+  Merchant("beta", {{"legal_representative", "lr-9"}});
+  Accept(RecordKind::kProduct, ProductBody(kGtinA), acme);
+  Accept(RecordKind::kLot, LotBody(kGtinA, "L1"), acme);
+  Accept(RecordKind::kShipment, ShipmentBody("SH-1", kGtinA, "L1"), acme);
+  Accept(RecordKind::kCustomsDecision, {{"shipment", "SH-1"}, {"decision", "held"}}, customs_);
+  Receipt listing = Event("acme", "black_list", "2026-11-20");
+  AdvanceDays(400);
+  Receipt request = Accept(RecordKind::kCreditEvent,
+                           {{"merchant", "acme"},
+                            {"event", "repair_request"},
+                            {"reason", "fixed"},
+                            {"act_end_date", Today()},
+                            {"listing", Hex(listing)}},
+                           acme);
+  Json policy = DefaultPolicyJson();
+  policy["effects"]["customs_held"]["points"] = -20;
+  Accept(RecordKind::kCreditPolicy, {{"version", 1}, {"policy", policy}}, samr_);
+  Accept(RecordKind::kCreditEvent,
+         {{"merchant", "acme"},
+          {"event", "repair_approved"},
+          {"reason", "ok"},
+          {"act_end_date", Today()},
+          {"listing", Hex(listing)},
+          {"request", Hex(request)}},
+         samr_);
+  Event("beta", "reward", Today());
+
+  // A verifying replica stores the primary's blocks in a fresh store.
+  ::traceledger::testing::TempDir dir;
+  auto mirror = Ledger::OpenMirror(LedgerOptions{.path = dir.Sub("mirror"), .in_memory = true});
+  ASSERT_TRUE(mirror.ok()) << mirror.error().message;
+  StoreSource source(*ledger_);
+  Follower follower(**mirror, source, FollowerOptions{.data_dir = dir.path()});
+  for (int i = 0; i < 10; ++i) {
+    if ((*mirror)->tip() && (*mirror)->tip()->height == ledger_->tip()->height) break;
+    (void)follower.SyncOnce();
+  }
+  ASSERT_TRUE((*mirror)->tip().has_value());
+  ASSERT_EQ((*mirror)->tip()->height, ledger_->tip()->height);
+
+  CreditBook replayed;
+  ASSERT_TRUE(replayed.CatchUp(**mirror).ok());
+  const uint64_t tip = ledger_->tip()->height;
+  int compared = 0;
+  for (uint64_t h = 0; h <= tip; ++h) {
+    for (const char* m : {"acme", "beta"}) {
+      auto a = Book().Evaluate(m, h);
+      auto b = replayed.Evaluate(m, h);
+      ASSERT_EQ(a.has_value(), b.has_value()) << m << " at " << h;
+      if (!a) continue;
+      EXPECT_EQ(EvaluationToJson(*a).dump(), EvaluationToJson(*b).dump()) << m << " at " << h;
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 10);
+  EXPECT_EQ(Book().History("acme"), replayed.History("acme"));
+  EXPECT_EQ(Book().History("beta"), replayed.History("beta"));
+  // The replay covers the interesting states: listed, then repaired.
+  auto h = replayed.History("acme");
+  bool black = false;
+  for (const auto& e : h) black = black || e.list == "black";
+  EXPECT_TRUE(black);
+  EXPECT_EQ(h.back().list, "");
 }
 
 TEST_F(CreditDeterminismTest, HistoryShowsTimeDrivenChanges) {
