@@ -21,7 +21,8 @@ bool IsPartyId(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '.' || c == '_' || c == '-'));
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '.' || c == '_' || c == '-'));
     if (!ok) return false;
   }
   return true;
@@ -117,7 +118,8 @@ std::string Str(const Json& j) {
 
 }  // namespace
 
-CreditService::CreditService(const ledger::Ledger& ledger, ledger::CreditBook& book, CreditServiceOptions options)
+CreditService::CreditService(const ledger::Ledger& ledger, ledger::CreditBook& book,
+                             CreditServiceOptions options)
     : ledger_(ledger), book_(book), options_(std::move(options)) {}
 
 void CreditService::Register(HttpServer& server) {
@@ -151,7 +153,8 @@ std::variant<Subject, HttpResponse> ParseSubject(const HttpRequest& r, const led
     auto it = r.path_params.find("merchant");
     s.merchant = it == r.path_params.end() ? std::string() : it->second;
     if (!IsPartyId(s.merchant)) {
-      return JsonError(400, "invalid_merchant", "merchant: \"" + s.merchant + "\" is not a party id ([a-z0-9][a-z0-9._-]*, 1..64)");
+      return JsonError(400, "invalid_merchant",
+                       "merchant: \"" + s.merchant + "\" is not a party id ([a-z0-9][a-z0-9._-]*, 1..64)");
     }
   }
   if (auto h = r.Query("height")) {
@@ -169,7 +172,9 @@ std::variant<Subject, HttpResponse> ParseSubject(const HttpRequest& r, const led
 }
 
 HttpResponse NotRated(const std::string& merchant) {
-  return JsonError(404, "not_rated", "no merchant \"" + merchant + "\" is rated at that height (unregistered, or not a merchant)");
+  return JsonError(
+      404, "not_rated",
+      "no merchant \"" + merchant + "\" is rated at that height (unregistered, or not a merchant)");
 }
 
 }  // namespace
@@ -195,12 +200,9 @@ HttpResponse CreditService::Profile(const HttpRequest& request) const {
     subject["registered_at_height"] = (*party)->height;
   }
   subject["associated_black_listed"] = e->associated;
-  Json disclosure = {{"subject", subject},
-                     {"business", Json::array()},
-                     {"regulatory", Json::array()},
-                     {"service", Json::array()},
-                     {"reward_punishment", Json::array()},
-                     {"complaint", Json::array()}};
+  Json disclosure = {
+      {"subject", subject},       {"business", Json::array()},          {"regulatory", Json::array()},
+      {"service", Json::array()}, {"reward_punishment", Json::array()}, {"complaint", Json::array()}};
   for (const auto& c : out["contributions"]) {
     std::string_view category = CategoryOf(c["fact"].get<std::string>());
     if (category == "subject") continue;  // the subject object shows these
@@ -217,7 +219,8 @@ HttpResponse CreditService::History(const HttpRequest& request) const {
   if (auto* resp = std::get_if<HttpResponse>(&parsed)) return *resp;
   const Subject& s = std::get<Subject>(parsed);
   if (!book_.Evaluate(s.merchant)) return NotRated(s.merchant);
-  return JsonOk(Json{{"merchant", s.merchant}, {"history", ledger::HistoryToJson(book_.History(s.merchant))}}.dump());
+  return JsonOk(
+      Json{{"merchant", s.merchant}, {"history", ledger::HistoryToJson(book_.History(s.merchant))}}.dump());
 }
 
 HttpResponse CreditService::List(const HttpRequest& request) const {
@@ -253,7 +256,8 @@ HttpResponse CreditService::Report(const HttpRequest& request) const {
   if (!e) return NotRated(s.merchant);
   auto block = ledger_.GetBlock(e->height);
   if (!block.ok()) return JsonError(500, "ledger_unreadable", block.error().message);
-  if (!block->has_value()) return JsonError(500, "ledger_unreadable", "block " + std::to_string(e->height) + " is missing");
+  if (!block->has_value())
+    return JsonError(500, "ledger_unreadable", "block " + std::to_string(e->height) + " is missing");
   std::vector<ledger::CreditHistoryEntry> history;
   for (const auto& h : book_.History(s.merchant)) {
     if (h.height <= e->height) history.push_back(h);
@@ -303,8 +307,9 @@ CreditFollower::CreditFollower(const ledger::Ledger& ledger, ledger::CreditBook&
       lock.unlock();
       const auto start = std::chrono::steady_clock::now();
       (void)book_.CatchUp(ledger_);  // a failed read is retried on the next round
-      busy_us_ += std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start)
-                      .count();
+      busy_us_ +=
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start)
+              .count();
       lock.lock();
       cv_.wait_for(lock, std::chrono::milliseconds(interval_ms_), [this] { return stop_; });
     }
@@ -334,8 +339,9 @@ std::string CreditReportHtml(const Json& report) {
   h += "<h1>Merchant credit report</h1>\n";
   h += "<p>Merchant <b>" + Escape(Str(e["merchant"])) + "</b> &mdash; grade <span class=\"grade\">" +
        Escape(Str(e["grade"])) + "</span> (score " + Escape(Str(e["score"])) + ", policy version " +
-       Escape(Str(e["policy_version"])) + "), list: " +
-       Escape(e["list"].get<std::string>().empty() ? std::string("none") : Str(e["list"])) + "</p>\n";
+       Escape(Str(e["policy_version"])) +
+       "), list: " + Escape(e["list"].get<std::string>().empty() ? std::string("none") : Str(e["list"])) +
+       "</p>\n";
   h += "<p>As of " + Escape(Str(e["as_of"])) + ", ledger height " + Escape(Str(report["block"]["height"])) +
        ", block " + Escape(Str(report["block"]["hash"])) + "</p>\n";
   h += "<h2>Dimensions</h2><table><tr><th>dimension</th><th>score</th></tr>";
@@ -348,7 +354,8 @@ std::string CreditReportHtml(const Json& report) {
     for (const auto& c : e["caps"]) h += "<li>" + Escape(Str(c)) + "</li>";
     h += "</ul>\n";
   }
-  h += "<h2>Records behind the grade</h2><table><tr><th>record</th><th>kind</th><th>fact</th><th>dimension</th>"
+  h += "<h2>Records behind the "
+       "grade</h2><table><tr><th>record</th><th>kind</th><th>fact</th><th>dimension</th>"
        "<th>points</th><th>date</th><th>counted</th><th>note</th></tr>";
   for (const auto& c : e["contributions"]) {
     h += "<tr><td>" + Escape(Str(c["record"]).substr(0, 16)) + "&hellip;</td><td>" + Escape(Str(c["kind"])) +
@@ -365,7 +372,8 @@ std::string CreditReportHtml(const Json& report) {
          Escape(Str(entry["score"])) + "</td></tr>";
   }
   h += "</table>\n<h2>Signature</h2><p>Signed by operator key <code>" + Escape(Str(report["operator_key"])) +
-       "</code>. Verify offline: save the JSON below as a file and run <code>tracectl credit verify-report FILE "
+       "</code>. Verify offline: save the JSON below as a file and run <code>tracectl credit verify-report "
+       "FILE "
        "--operator-key KEY</code>.</p>\n<pre>" +
        Escape(ledger::CanonicalJson(report)) + "</pre>\n</body></html>\n";
   return h;

@@ -66,12 +66,16 @@ std::unique_ptr<ledger::Ledger> Fresh(const std::string& path, const IngestWorld
   auto l = std::move(created).value();
   int nonce = 0;
   auto reg = [&](const std::string& party, const char* role, const wallet::SecretKey& key) {
-    Json body = {{"party", party}, {"name", party}, {"roles", Json::array({role})}, {"public_key", key.Public().Hex()}};
+    Json body = {{"party", party},
+                 {"name", party},
+                 {"roles", Json::array({role})},
+                 {"public_key", key.Public().Hex()}};
     return Sign(RecordKind::kParty, body, w.operator_key, "c0" + std::to_string(nonce++));
   };
   MustAccept(l->Submit(reg("samr", "regulator", w.regulator)), "regulator");
   std::vector<std::string> batch;
-  for (size_t i = 0; i < w.merchants.size(); ++i) batch.push_back(reg("m" + std::to_string(i), "merchant", w.merchants[i]));
+  for (size_t i = 0; i < w.merchants.size(); ++i)
+    batch.push_back(reg("m" + std::to_string(i), "merchant", w.merchants[i]));
   for (const auto& r : l->SubmitBatch(batch)) MustAccept(r, "merchant");
   return l;
 }
@@ -100,12 +104,14 @@ void RunIngest(const Flags& f, const std::string& dir) {
   IngestWorld w;
   for (uint64_t i = 0; i < f.ingest_merchants; ++i) w.merchants.push_back(wallet::SecretKey::Generate());
   static constexpr const char* kEvents[] = {"reward", "penalty", "complaint_upheld", "complaint_dismissed"};
-  std::fprintf(stderr, "a) signing %s credit events...\n", Grouped(static_cast<double>(f.ingest_records)).c_str());
+  std::fprintf(stderr, "a) signing %s credit events...\n",
+               Grouped(static_cast<double>(f.ingest_records)).c_str());
   for (uint64_t i = 0; i < f.ingest_records; ++i) {
     Json body = {{"merchant", "m" + std::to_string(i % f.ingest_merchants)},
                  {"event", kEvents[i % 4]},
                  {"reason", "bench"},
-                 {"act_end_date", ledger::FormatDate(*ledger::ParseDate("2024-01-01") + static_cast<int64_t>(i % 900))}};
+                 {"act_end_date",
+                  ledger::FormatDate(*ledger::ParseDate("2024-01-01") + static_cast<int64_t>(i % 900))}};
     w.records.push_back(Sign(RecordKind::kCreditEvent, body, w.regulator, "b" + std::to_string(i)));
   }
   double off_sum = 0;
@@ -169,7 +175,8 @@ void FeedSynthetic(ledger::CreditBook& book, const Flags& f, const std::vector<w
     ++index;
     if (block.size() == 8192) flush();
   };
-  add(RecordKind::kParty, "", {{"party", "samr"}, {"roles", {"regulator"}}, {"public_key", regulator.Public().Hex()}});
+  add(RecordKind::kParty, "",
+      {{"party", "samr"}, {"roles", {"regulator"}}, {"public_key", regulator.Public().Hex()}});
   std::vector<std::string> key_ids;
   for (uint64_t m = 0; m < f.merchants; ++m) {
     names.push_back("m" + std::to_string(m));
@@ -204,7 +211,9 @@ void FeedSynthetic(ledger::CreditBook& book, const Flags& f, const std::vector<w
       case 5:
       case 6:
         add(RecordKind::kShipment, key_ids[m],
-            {{"shipment", "s" + std::to_string(shipments++)}, {"origin_country", "CN"}, {"destination", "bench"}});
+            {{"shipment", "s" + std::to_string(shipments++)},
+             {"origin_country", "CN"},
+             {"destination", "bench"}});
         break;
       case 7:
       case 8:
@@ -228,7 +237,8 @@ void RunReeval(const Flags& f) {
   const uint64_t rss0 = StatusKb("VmRSS");
   RssWatcher watcher;
   std::fprintf(stderr, "b) feeding %s synthetic records about %s merchants...\n",
-               Grouped(static_cast<double>(f.records)).c_str(), Grouped(static_cast<double>(f.merchants)).c_str());
+               Grouped(static_cast<double>(f.records)).c_str(),
+               Grouped(static_cast<double>(f.merchants)).c_str());
   std::vector<wallet::SecretKey> keys;
   for (uint64_t m = 0; m < f.merchants; ++m) keys.push_back(wallet::SecretKey::Generate());
   ledger::CreditBook book;
@@ -253,12 +263,14 @@ void RunReeval(const Flags& f) {
   const double list_s = Seconds(Clock::now() - t2);
   const uint64_t peak = watcher.Stop();
   Report("b) records fed / merchants", Format("%s / %s", Grouped(static_cast<double>(f.records)).c_str(),
-                                               Grouped(static_cast<double>(names.size())).c_str()));
-  Report("b) book build (feed) time", Format("%.2f s (%s records/s)", feed_s, Grouped(static_cast<double>(f.records) / feed_s).c_str()));
-  Report("b) evaluate every merchant", Format("%.2f s (%s rated, mean score %.1f, %s black-listed)", eval_s,
-                                               Grouped(static_cast<double>(rated)).c_str(),
-                                               rated ? static_cast<double>(score_sum) / static_cast<double>(rated) : 0.0,
-                                               Grouped(static_cast<double>(black)).c_str()));
+                                              Grouped(static_cast<double>(names.size())).c_str()));
+  Report("b) book build (feed) time",
+         Format("%.2f s (%s records/s)", feed_s, Grouped(static_cast<double>(f.records) / feed_s).c_str()));
+  Report("b) evaluate every merchant",
+         Format("%.2f s (%s rated, mean score %.1f, %s black-listed)", eval_s,
+                Grouped(static_cast<double>(rated)).c_str(),
+                rated ? static_cast<double>(score_sum) / static_cast<double>(rated) : 0.0,
+                Grouped(static_cast<double>(black)).c_str()));
   Report("b) black list at the tip", Format("%.2f s (%zu merchants)", list_s, list.size()));
   Report("b) full re-evaluation total", Format("%.2f s", feed_s + eval_s));
   Report("b) peak RSS", Format("%.0f MB (%.0f MB before)", Mb(std::max(peak, StatusKb("VmHWM"))), Mb(rss0)));
@@ -288,4 +300,6 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace traceledger::bench
 
-int main(int argc, char** argv) { return traceledger::bench::RunBench("credit_bench", traceledger::bench::Main, argc, argv); }
+int main(int argc, char** argv) {
+  return traceledger::bench::RunBench("credit_bench", traceledger::bench::Main, argc, argv);
+}

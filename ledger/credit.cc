@@ -82,7 +82,6 @@ std::optional<Record> DecodeCommitted(std::string_view entry, RecordKind kind) {
 
 int64_t Clamp(int64_t v, int64_t lo, int64_t hi) { return std::max(lo, std::min(hi, v)); }
 
-
 }  // namespace
 
 struct CreditBook::Data {
@@ -172,7 +171,9 @@ struct CreditBook::Data {
       if (it == map.end()) return std::nullopt;
       return it->second;
     };
-    auto lot_key = [](std::string_view gtin, std::string_view lot) { return std::string(gtin) + std::string(lot); };
+    auto lot_key = [](std::string_view gtin, std::string_view lot) {
+      return std::string(gtin) + std::string(lot);
+    };
     switch (r.kind) {
       case RecordKind::kParty: {
         Party p;
@@ -289,7 +290,8 @@ struct CreditBook::Data {
                                 : event == "repair_approved" ? RepairAction::kApproved
                                                              : RepairAction::kRefused;
           auto listing = chain::HashFromHex(r.Str("listing"));
-          parties[m].repairs.push_back(Repair{index, height, r.id, action, listing ? *listing : chain::Hash{}});
+          parties[m].repairs.push_back(
+              Repair{index, height, r.id, action, listing ? *listing : chain::Hash{}});
         }
         return;
       }
@@ -342,7 +344,8 @@ struct CreditBook::Data {
   // controlling party, p's controlling party, or controlled by p.
   std::vector<uint32_t> Associates(const Party& p, uint32_t self) const {
     std::set<uint32_t> out;
-    auto add_all = [&](const std::unordered_map<std::string, std::vector<uint32_t>>& map, const std::string& key) {
+    auto add_all = [&](const std::unordered_map<std::string, std::vector<uint32_t>>& map,
+                       const std::string& key) {
       if (key.empty()) return;
       auto it = map.find(key);
       if (it == map.end()) return;
@@ -486,8 +489,8 @@ struct CreditBook::Data {
       for (const auto& l : o.listings) {
         if (l.height > height) break;
         if (ListingState(o, l, height, day, policy).status != "active") continue;
-        auto c = contribution(l.id, l.index, l.height, RecordKind::kCreditEvent, EffectKey::kAssociatedBlackListed,
-                              l.listed_day);
+        auto c = contribution(l.id, l.index, l.height, RecordKind::kCreditEvent,
+                              EffectKey::kAssociatedBlackListed, l.listed_day);
         c.note = "associated merchant " + o.party + " is on the black list";
         add(std::move(c));
         e.associated.push_back(o.party);
@@ -585,8 +588,9 @@ LedgerResult<uint64_t> CreditBook::CatchUp(const Ledger& ledger, std::optional<u
           }
           auto record = ParseRecord(entry);
           if (!record.ok()) {
-            failure = LedgerError{LedgerErrorCode::kCorrupt, "entry " + std::to_string(index) +
-                                                                 " is not a record: " + record.error().ToString()};
+            failure =
+                LedgerError{LedgerErrorCode::kCorrupt, "entry " + std::to_string(index) +
+                                                           " is not a record: " + record.error().ToString()};
             return false;
           }
           if (!IsCreditRelevant(record->kind)) return true;
@@ -637,7 +641,8 @@ std::vector<CreditHistoryEntry> CreditBook::History(std::string_view merchant) c
   for (const CreditPolicy* pol : policies) {
     for (const auto& item : p->items) {
       const Effect& eff = pol->effect(item.effect);
-      add_day(AddYears(item.act_day, static_cast<int>(eff.adverse ? pol->adverse_years : pol->positive_years)));
+      add_day(
+          AddYears(item.act_day, static_cast<int>(eff.adverse ? pol->adverse_years : pol->positive_years)));
       if (eff.adverse) add_day(item.act_day + pol->recent_adverse_days);
     }
     for (const auto& l : p->listings) add_day(AddYears(l.act_end_day, static_cast<int>(pol->adverse_years)));
@@ -652,7 +657,8 @@ std::vector<CreditHistoryEntry> CreditBook::History(std::string_view merchant) c
     heights.insert(o.height);
     for (const auto& l : o.listings) {
       heights.insert(l.height);
-      for (const CreditPolicy* pol : policies) add_day(AddYears(l.act_end_day, static_cast<int>(pol->adverse_years)));
+      for (const CreditPolicy* pol : policies)
+        add_day(AddYears(l.act_end_day, static_cast<int>(pol->adverse_years)));
     }
     for (const auto& r : o.repairs) heights.insert(r.height);
   }
@@ -745,15 +751,10 @@ Json EvaluationToJson(const CreditEvaluation& e) {
   }
   Json contributions = Json::array();
   for (const auto& c : e.contributions) {
-    Json j = {{"record", c.record},
-              {"index", c.index},
-              {"height", c.height},
-              {"kind", c.kind},
-              {"fact", c.fact},
-              {"dimension", std::string(DimensionName(c.dimension))},
-              {"points", c.points},
-              {"counted", c.counted},
-              {"date", c.date}};
+    Json j = {
+        {"record", c.record}, {"index", c.index},     {"height", c.height},
+        {"kind", c.kind},     {"fact", c.fact},       {"dimension", std::string(DimensionName(c.dimension))},
+        {"points", c.points}, {"counted", c.counted}, {"date", c.date}};
     if (!c.note.empty()) j["note"] = c.note;
     contributions.push_back(std::move(j));
   }

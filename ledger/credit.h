@@ -41,8 +41,8 @@ struct CreditContribution {
   std::string record;  // record id, hex
   uint64_t index = 0;  // log index
   uint64_t height = 0;
-  std::string kind;    // record kind, e.g. "credit_event"
-  std::string fact;    // the policy effect it is scored as, e.g. "penalty_major"
+  std::string kind;  // record kind, e.g. "credit_event"
+  std::string fact;  // the policy effect it is scored as, e.g. "penalty_major"
   Dimension dimension = Dimension::kCreditHistory;
   int64_t points = 0;  // what it adds to its dimension (0 when not counted)
   bool counted = false;
@@ -55,8 +55,8 @@ struct BlackListingState {
   std::string record;     // the black_list credit_event
   std::string listed_on;  // its date
   std::string act_end_date;
-  std::string lapses_on;  // act_end_date + retention.adverse_years
-  std::string status;     // "active", "repaired" or "lapsed"
+  std::string lapses_on;    // act_end_date + retention.adverse_years
+  std::string status;       // "active", "repaired" or "lapsed"
   std::string repaired_by;  // the repair_approved record, when repaired
   std::string repaired_on;
   friend bool operator==(const BlackListingState&, const BlackListingState&) = default;
@@ -147,8 +147,8 @@ class CreditBook {
   mutable std::shared_mutex mu_;
   std::unique_ptr<Data> data_;  // GUARDED_BY(mu_)
   mutable std::mutex red_cache_mu_;
-  mutable std::optional<uint64_t> red_cache_height_;     // GUARDED_BY(red_cache_mu_)
-  mutable std::vector<CreditListEntry> red_cache_;       // GUARDED_BY(red_cache_mu_)
+  mutable std::optional<uint64_t> red_cache_height_;  // GUARDED_BY(red_cache_mu_)
+  mutable std::vector<CreditListEntry> red_cache_;    // GUARDED_BY(red_cache_mu_)
 };
 
 // JSON forms (docs/FORMAT.md §16.3), shared by the CLI, the HTTP API and

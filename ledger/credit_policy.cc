@@ -8,8 +8,9 @@
 namespace traceledger::ledger {
 namespace {
 
-constexpr std::string_view kDimensionNames[kDimensionCount] = {
-    "qualification", "business_behaviour", "credit_history", "performance_capacity", "associated_relationships"};
+constexpr std::string_view kDimensionNames[kDimensionCount] = {"qualification", "business_behaviour",
+                                                               "credit_history", "performance_capacity",
+                                                               "associated_relationships"};
 
 constexpr std::string_view kEffectNames[kEffectKeyCount] = {
     "registered",
@@ -37,7 +38,9 @@ constexpr std::string_view kEffectNames[kEffectKeyCount] = {
 
 constexpr std::string_view kGradeNames[] = {"A", "B", "C", "D"};
 
-PolicyError Err(const std::string& path, std::string message) { return PolicyError{path, std::move(message)}; }
+PolicyError Err(const std::string& path, std::string message) {
+  return PolicyError{path, std::move(message)};
+}
 
 // A closed object: exactly the members in `names`, in any order.
 std::optional<PolicyError> CheckMembers(const Json& v, const std::string& path,
@@ -63,7 +66,8 @@ Result<int64_t, PolicyError> Int(const Json& obj, const std::string& path, std::
   if (!v.is_number_integer()) return Err(p, "must be an integer");
   int64_t n = v.get<int64_t>();
   if (n < min || n > max) {
-    return Err(p, "must be in " + std::to_string(min) + ".." + std::to_string(max) + ", got " + std::to_string(n));
+    return Err(
+        p, "must be in " + std::to_string(min) + ".." + std::to_string(max) + ", got " + std::to_string(n));
   }
   return n;
 }
@@ -126,8 +130,8 @@ Result<CreditPolicy, PolicyError> ParseCreditPolicy(const Json& policy, int64_t 
   CreditPolicy p;
   p.version = version;
   const std::string root;
-  if (auto e = CheckMembers(policy, root,
-                            {"retention", "weights", "base", "effects", "grades", "red_list", "black_list"})) {
+  if (auto e = CheckMembers(
+          policy, root, {"retention", "weights", "base", "effects", "grades", "red_list", "black_list"})) {
     return *e;
   }
   {
@@ -181,7 +185,8 @@ Result<CreditPolicy, PolicyError> ParseCreditPolicy(const Json& policy, int64_t 
       effect.adverse = *adverse;
       effect.serious = *serious;
       if (effect.serious && !effect.adverse) return Err(path + ".serious", "requires adverse: true");
-      if (effect.adverse && effect.points > 0) return Err(path + ".points", "must not be positive for an adverse effect");
+      if (effect.adverse && effect.points > 0)
+        return Err(path + ".points", "must not be positive for an adverse effect");
       if (e.contains("max_count")) {
         auto max_count = Int(e, path, "max_count", 1, 1'000'000);
         if (!max_count.ok()) return max_count.error();

@@ -49,8 +49,9 @@ Json CreditReportBody(const CreditEvaluation& evaluation, const std::vector<Cred
 
 std::array<uint8_t, 32> CreditReportDigest(const Json& body) {
   const std::string canonical = CanonicalJson(body);
-  return wallet::TaggedHash(kCreditReportTag, std::span<const uint8_t>(
-                                                  reinterpret_cast<const uint8_t*>(canonical.data()), canonical.size()));
+  return wallet::TaggedHash(
+      kCreditReportTag,
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(canonical.data()), canonical.size()));
 }
 
 Json SignCreditReport(Json body, const wallet::SecretKey& key) {
@@ -61,12 +62,13 @@ Json SignCreditReport(Json body, const wallet::SecretKey& key) {
 
 Result<Json, ReportError> VerifyCreditReport(std::string_view text, const wallet::PublicKey& operator_key) {
   auto parsed = ParseStrictJson(text);
-  if (!parsed.ok()) return ReportError{ReportErrorCode::kMalformed, "not strict JSON: " + parsed.error().message};
+  if (!parsed.ok())
+    return ReportError{ReportErrorCode::kMalformed, "not strict JSON: " + parsed.error().message};
   Json report = std::move(parsed).value();
   if (!report.is_object()) return ReportError{ReportErrorCode::kMalformed, "a report is a JSON object"};
   for (const auto& [key, _] : report.items()) {
-    if (key != "format" && key != "block" && key != "evaluation" && key != "history" && key != "operator_key" &&
-        key != "signature") {
+    if (key != "format" && key != "block" && key != "evaluation" && key != "history" &&
+        key != "operator_key" && key != "signature") {
       return Format(key + ": is not a member of a credit report");
     }
   }
@@ -78,7 +80,8 @@ Result<Json, ReportError> VerifyCreditReport(std::string_view text, const wallet
   if (!report.contains("evaluation") || !report["evaluation"].is_object()) {
     return Format("evaluation: must be an object");
   }
-  if (!report.contains("history") || !report["history"].is_array()) return Format("history: must be an array");
+  if (!report.contains("history") || !report["history"].is_array())
+    return Format("history: must be an array");
   if (!report.contains("operator_key") || !IsLowerHex(report["operator_key"], 64)) {
     return Format("operator_key: must be 64 lowercase hex digits");
   }
@@ -86,16 +89,17 @@ Result<Json, ReportError> VerifyCreditReport(std::string_view text, const wallet
     return Format("signature: must be 128 lowercase hex digits");
   }
   if (report["operator_key"].get<std::string>() != operator_key.Hex()) {
-    return ReportError{ReportErrorCode::kKeyMismatch,
-                       "signed by " + report["operator_key"].get<std::string>() + ", not by the trusted key " +
-                           operator_key.Hex()};
+    return ReportError{ReportErrorCode::kKeyMismatch, "signed by " +
+                                                          report["operator_key"].get<std::string>() +
+                                                          ", not by the trusted key " + operator_key.Hex()};
   }
   auto sig = HexDecode(report["signature"].get<std::string>());
   Json body = report;
   body.erase("signature");
   auto digest = CreditReportDigest(body);
   if (!sig || !operator_key.Verify(digest, *sig)) {
-    return ReportError{ReportErrorCode::kBadSignature, "the signature does not verify: the report was altered"};
+    return ReportError{ReportErrorCode::kBadSignature,
+                       "the signature does not verify: the report was altered"};
   }
   return report;
 }

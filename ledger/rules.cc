@@ -244,15 +244,17 @@ Result<void, Reject> CheckCreditEvent(const Record& r, const Author& a, const St
     if (auto ok = RequireRole(state, a, r.kind, {Role::kRegulator}, i); !ok.ok()) return ok;
     if (auto ok = RequireParty(state, merchant, "body.merchant", i); !ok.ok()) return ok;
     if (!HasRole(state, merchant, Role::kMerchant, i)) {
-      return Fail(RejectCode::kUnknownReference, "body.merchant", "party " + Quote(merchant) + " is not a merchant");
+      return Fail(RejectCode::kUnknownReference, "body.merchant",
+                  "party " + Quote(merchant) + " is not a merchant");
     }
     if (merchant == a.party) {
       return Fail(RejectCode::kUnauthorized, "author", "a party may not record credit events about itself");
     }
   }
   if (event == "black_list" && r.time < ledger_time_s - 86400) {
-    return Fail(RejectCode::kClock, "time",
-                "a black_list event is dated by its time, which may be at most one day behind the ledger clock");
+    return Fail(
+        RejectCode::kClock, "time",
+        "a black_list event is dated by its time, which may be at most one day behind the ledger clock");
   }
   if (!r.body.contains("listing")) return {};
   // repair_request / repair_approved / repair_refused
@@ -584,10 +586,9 @@ std::vector<std::pair<std::string, std::string>> Effects(const Record& r, const 
                                          .owner = std::string(r.Str("merchant")),
                                          .date = FormatDate(DayOfUnixSeconds(r.time))}));
       } else if (event == "repair_request") {
-        out.emplace_back(keys::RepairRequest(r.id),
-                         EncodeFact(Fact{.seq = index,
-                                         .owner = std::string(r.Str("merchant")),
-                                         .ref = std::string(r.Str("listing"))}));
+        out.emplace_back(keys::RepairRequest(r.id), EncodeFact(Fact{.seq = index,
+                                                                    .owner = std::string(r.Str("merchant")),
+                                                                    .ref = std::string(r.Str("listing"))}));
       } else if (event == "repair_approved" || event == "repair_refused") {
         out.emplace_back(keys::RepairDecided(*chain::HashFromHex(r.Str("request"))), stamp);
         if (event == "repair_approved") {

@@ -14,8 +14,8 @@ constexpr std::string_view kRoleChoices[] = {"operator", "merchant",  "inspector
 constexpr std::string_view kInspectionResults[] = {"conformant", "non_conformant"};
 constexpr std::string_view kCustomsDecisions[] = {"released", "held", "seized"};
 constexpr std::string_view kCreditEvents[] = {
-    "penalty",         "reward",         "complaint_upheld", "complaint_dismissed", "credit_repair",
-    "clone_confirmed", "black_list",     "repair_request",   "repair_approved",     "repair_refused"};
+    "penalty",         "reward",     "complaint_upheld", "complaint_dismissed", "credit_repair",
+    "clone_confirmed", "black_list", "repair_request",   "repair_approved",     "repair_refused"};
 constexpr std::string_view kSeverities[] = {"minor", "major", "serious"};
 // CBV 2.0 business steps that a custody handover can stand for.
 constexpr std::string_view kCustodySteps[] = {"shipping",  "receiving",    "departing",
@@ -490,8 +490,10 @@ std::optional<Reject> CheckCrossField(RecordKind kind, const Json& body) {
         return SchemaError("complaint_sha256", "is only for complaint_upheld and complaint_dismissed");
       }
       if ((request || decision) != body.contains("listing")) {
-        return SchemaError("listing", request || decision ? "is required for repair_request, repair_approved and repair_refused"
-                                                          : "is only for repair_request, repair_approved and repair_refused");
+        return SchemaError("listing",
+                           request || decision
+                               ? "is required for repair_request, repair_approved and repair_refused"
+                               : "is only for repair_request, repair_approved and repair_refused");
       }
       if (decision != body.contains("request")) {
         return SchemaError("request", decision ? "is required for repair_approved and repair_refused"
@@ -633,7 +635,9 @@ std::string FormatDate(int64_t days) {
   return buf;
 }
 
-int64_t DayOfUnixSeconds(int64_t seconds) { return seconds >= 0 ? seconds / 86400 : -((-seconds + 86399) / 86400); }
+int64_t DayOfUnixSeconds(int64_t seconds) {
+  return seconds >= 0 ? seconds / 86400 : -((-seconds + 86399) / 86400);
+}
 
 int64_t AddYears(int64_t days, int years) {
   Civil c = CivilFromDays(days);

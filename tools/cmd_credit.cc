@@ -83,7 +83,8 @@ int RunShow(const GlobalFlags& g, const CreditFlags& f) {
   for (const auto& c : e.contributions) {
     std::cout << "    " << c.record.substr(0, 16) << " " << c.kind << " " << c.fact << " "
               << ledger::DimensionName(c.dimension) << " " << (c.points > 0 ? "+" : "") << c.points << " "
-              << c.date << (c.counted ? "" : " (not counted)") << (c.note.empty() ? "" : ": " + c.note) << "\n";
+              << c.date << (c.counted ? "" : " (not counted)") << (c.note.empty() ? "" : ": " + c.note)
+              << "\n";
   }
   return kExitOk;
 }
@@ -98,8 +99,9 @@ int RunHistory(const GlobalFlags& g, const CreditFlags& f) {
     return kExitOk;
   }
   for (const auto& h : history) {
-    std::cout << "height " << h.height << " " << h.date << " grade " << ledger::GradeName(h.grade) << " score "
-              << h.score << " list " << ListName(h.list) << " policy v" << h.policy_version << "\n";
+    std::cout << "height " << h.height << " " << h.date << " grade " << ledger::GradeName(h.grade)
+              << " score " << h.score << " list " << ListName(h.list) << " policy v" << h.policy_version
+              << "\n";
   }
   return kExitOk;
 }
@@ -131,14 +133,16 @@ int RunReport(const GlobalFlags& g, const CreditFlags& f) {
   auto book = LoadBook(g, ledger, f.at_height);
   auto e = EvaluateOrThrow(*book, f.merchant, f.at_height);
   auto block = ledger->GetBlock(e.height);
-  if (!block.ok() || !block->has_value()) throw CliError(kExitFailure, "cannot read block " + std::to_string(e.height));
+  if (!block.ok() || !block->has_value())
+    throw CliError(kExitFailure, "cannot read block " + std::to_string(e.height));
   std::vector<ledger::CreditHistoryEntry> history;
   for (const auto& h : book->History(f.merchant)) {
     if (h.height <= e.height) history.push_back(h);
   }
   wallet::SecretKey key =
       LoadKey(DataDir{g.data}.OperatorKeyPath(), g.passphrase_file, "TRACELEDGER_OPERATOR_PASSPHRASE");
-  Json report = ledger::SignCreditReport(ledger::CreditReportBody(e, history, (*block)->header, key.Public()), key);
+  Json report =
+      ledger::SignCreditReport(ledger::CreditReportBody(e, history, (*block)->header, key.Public()), key);
   WriteOutput(f.out, ledger::CanonicalJson(report) + "\n");
   std::cerr << "credit report of " << e.merchant << " at height " << e.height << ": grade "
             << ledger::GradeName(e.grade) << ", signed by " << key.Public().Hex() << "\n";
@@ -153,11 +157,14 @@ int RunVerifyReport(const GlobalFlags& g, const CreditFlags& f) {
   if (!r.ok()) {
     if (g.json) {
       std::cout << Json{{"ok", false},
-                        {"error", {{"code", ledger::ReportErrorCodeName(r.error().code)}, {"message", r.error().message}}}}
+                        {"error",
+                         {{"code", ledger::ReportErrorCodeName(r.error().code)},
+                          {"message", r.error().message}}}}
                        .dump()
                 << "\n";
     } else {
-      std::cerr << "rejected: " << ledger::ReportErrorCodeName(r.error().code) << ": " << r.error().message << "\n";
+      std::cerr << "rejected: " << ledger::ReportErrorCodeName(r.error().code) << ": " << r.error().message
+                << "\n";
     }
     return kExitRejected;
   }
@@ -188,7 +195,8 @@ void AddCreditCommands(CLI::App& app, CommandContext& ctx) {
 
   auto* credit = app.add_subcommand("credit", "merchant credit: grades, lists, history and signed reports");
   credit->require_subcommand(1);
-  auto* show = credit->add_subcommand("show", "a merchant's grade, list, dimensions and the records behind them");
+  auto* show =
+      credit->add_subcommand("show", "a merchant's grade, list, dimensions and the records behind them");
   show->add_option("merchant", f.merchant, "merchant party id")->required();
   show->add_option("--at-height", f.at_height, "evaluate at this block height (default: the tip)");
   show->callback([&] { action = [&] { return RunShow(g, f); }; });

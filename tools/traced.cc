@@ -406,7 +406,8 @@ int Run(const Flags& f, Logger& log, const sigset_t& stop_signals) {
       log.Log("warn", "credit_reports_unsigned", {{"message", e.what()}});
     }
   }
-  api::CreditService credit_service(*ledger, credit_book, api::CreditServiceOptions{.signer = std::move(credit_signer)});
+  api::CreditService credit_service(*ledger, credit_book,
+                                    api::CreditServiceOptions{.signer = std::move(credit_signer)});
   credit_service.Register(server);
   // For the consumer page and customs views: api::MakeCreditLookup(*ledger, credit_book).
   // --- end credit routes ---

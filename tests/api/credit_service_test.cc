@@ -56,7 +56,8 @@ TEST_F(CreditServiceTest, ProfileHasTheSixCategoriesAndTheRecordsBehindTheGrade)
   EXPECT_EQ(j["grade"], "B");
   EXPECT_EQ(j["list"], "");
   EXPECT_EQ(j["policy_version"], 0);
-  for (const char* category : {"subject", "business", "regulatory", "service", "reward_punishment", "complaint"}) {
+  for (const char* category :
+       {"subject", "business", "regulatory", "service", "reward_punishment", "complaint"}) {
     EXPECT_TRUE(j["disclosure"].contains(category)) << category;
   }
   EXPECT_EQ(j["disclosure"]["subject"]["party"], "acme");

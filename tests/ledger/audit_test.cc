@@ -238,9 +238,9 @@ class LedgerBuilder : public testing::LedgerFixture {
     }
     if (r % 40 == 39) {
       ++policy_version;
-      out.push_back(Make(RecordKind::kCreditPolicy,
-                         {{"version", policy_version}, {"policy", PolicyWithRewardPoints(10 + policy_version)}},
-                         reg_));
+      out.push_back(
+          Make(RecordKind::kCreditPolicy,
+               {{"version", policy_version}, {"policy", PolicyWithRewardPoints(10 + policy_version)}}, reg_));
     }
   }
 

@@ -48,7 +48,8 @@ class CreditFixture : public LedgerFixture {
   // A credit event by the regulator.
   Receipt Event(const std::string& merchant, const std::string& event, const std::string& act_end_date,
                 Json extra = Json::object()) {
-    Json body = {{"merchant", merchant}, {"event", event}, {"reason", "test"}, {"act_end_date", act_end_date}};
+    Json body = {
+        {"merchant", merchant}, {"event", event}, {"reason", "test"}, {"act_end_date", act_end_date}};
     for (auto& [k, v] : extra.items()) body[k] = v;
     return Accept(RecordKind::kCreditEvent, body, samr_);
   }
@@ -74,7 +75,8 @@ class CreditFixture : public LedgerFixture {
   }
 
   // The contribution of record `id` (hex) with fact `fact`; fails if absent.
-  static const CreditContribution* Find(const CreditEvaluation& e, const std::string& id, const std::string& fact) {
+  static const CreditContribution* Find(const CreditEvaluation& e, const std::string& id,
+                                        const std::string& fact) {
     for (const auto& c : e.contributions) {
       if (c.record == id && c.fact == fact) return &c;
     }

@@ -43,8 +43,10 @@ TEST(CreditPolicyTest, StrictParsingNamesTheField) {
       {"unknown section", [](Json& p) { p["bonus"] = 1; }, ".bonus"},
       {"unknown effect", [](Json& p) { p["effects"]["bribe"] = p["effects"]["reward"]; }, ".effects.bribe"},
       {"missing effect", [](Json& p) { p["effects"].erase("reward"); }, ".effects.reward"},
-      {"points out of range", [](Json& p) { p["effects"]["reward"]["points"] = 101; }, ".effects.reward.points"},
-      {"points not integer", [](Json& p) { p["effects"]["reward"]["points"] = "10"; }, ".effects.reward.points"},
+      {"points out of range", [](Json& p) { p["effects"]["reward"]["points"] = 101; },
+       ".effects.reward.points"},
+      {"points not integer", [](Json& p) { p["effects"]["reward"]["points"] = "10"; },
+       ".effects.reward.points"},
       {"unknown dimension", [](Json& p) { p["effects"]["reward"]["dimension"] = "luck"; },
        ".effects.reward.dimension"},
       {"adverse but positive", [](Json& p) { p["effects"]["penalty_minor"]["points"] = 5; },
@@ -53,9 +55,12 @@ TEST(CreditPolicyTest, StrictParsingNamesTheField) {
        ".effects.reward.serious"},
       {"black_list not adverse", [](Json& p) { p["effects"]["black_list"]["adverse"] = false; },
        ".effects.black_list.serious"},
-      {"unknown effect member", [](Json& p) { p["effects"]["reward"]["bonus"] = 1; }, ".effects.reward.bonus"},
-      {"max_count zero", [](Json& p) { p["effects"]["reward"]["max_count"] = 0; }, ".effects.reward.max_count"},
-      {"retention below 5 years", [](Json& p) { p["retention"]["adverse_years"] = 4; }, ".retention.adverse_years"},
+      {"unknown effect member", [](Json& p) { p["effects"]["reward"]["bonus"] = 1; },
+       ".effects.reward.bonus"},
+      {"max_count zero", [](Json& p) { p["effects"]["reward"]["max_count"] = 0; },
+       ".effects.reward.max_count"},
+      {"retention below 5 years", [](Json& p) { p["retention"]["adverse_years"] = 4; },
+       ".retention.adverse_years"},
       {"repair before a year", [](Json& p) { p["black_list"]["min_repair_days"] = 364; },
        ".black_list.min_repair_days"},
       {"thresholds out of order", [](Json& p) { p["grades"]["b_min"] = 85; }, ".grades.b_min"},
@@ -99,12 +104,12 @@ class CreditRulesTest : public CreditFixture {};
 TEST_F(CreditRulesTest, PolicyThatDoesNotParseIsRejectedWithItsField) {
   Json policy = DefaultPolicyJson();
   policy["effects"]["reward"]["points"] = 500;
-  ExpectReject(Submit(RecordKind::kCreditPolicy, {{"version", 1}, {"policy", policy}}, samr_), RejectCode::kSchema,
-               "body.policy.effects.reward.points");
+  ExpectReject(Submit(RecordKind::kCreditPolicy, {{"version", 1}, {"policy", policy}}, samr_),
+               RejectCode::kSchema, "body.policy.effects.reward.points");
   policy = DefaultPolicyJson();
   policy.erase("red_list");
-  ExpectReject(Submit(RecordKind::kCreditPolicy, {{"version", 1}, {"policy", policy}}, samr_), RejectCode::kSchema,
-               "body.policy.red_list");
+  ExpectReject(Submit(RecordKind::kCreditPolicy, {{"version", 1}, {"policy", policy}}, samr_),
+               RejectCode::kSchema, "body.policy.red_list");
   Accept(RecordKind::kCreditPolicy, {{"version", 1}, {"policy", DefaultPolicyJson()}}, samr_);
 }
 
@@ -118,7 +123,8 @@ TEST_F(CreditRulesTest, CreditEventFieldsBelongToTheirEvents) {
   ExpectReject(Submit(RecordKind::kCreditEvent, body, samr_), RejectCode::kSchema, "body.complaint_sha256");
   body["event"] = "complaint_upheld";
   Accept(RecordKind::kCreditEvent, body, samr_);
-  body = {{"merchant", "acme"}, {"event", "repair_approved"}, {"reason", "x"}, {"act_end_date", "2026-11-01"}};
+  body = {
+      {"merchant", "acme"}, {"event", "repair_approved"}, {"reason", "x"}, {"act_end_date", "2026-11-01"}};
   ExpectReject(Submit(RecordKind::kCreditEvent, body, samr_), RejectCode::kSchema, "body.listing");
   body["listing"] = std::string(64, 'c');
   ExpectReject(Submit(RecordKind::kCreditEvent, body, samr_), RejectCode::kSchema, "body.request");
@@ -132,10 +138,12 @@ TEST_F(CreditRulesTest, CreditEventFieldsBelongToTheirEvents) {
 
 TEST_F(CreditRulesTest, BlackListIsDatedByItsOwnTimeAndMayNotBeBackDated) {
   Merchant("acme");
-  Json body = {{"merchant", "acme"}, {"event", "black_list"}, {"reason", "fraud"}, {"act_end_date", "2026-11-01"}};
+  Json body = {
+      {"merchant", "acme"}, {"event", "black_list"}, {"reason", "fraud"}, {"act_end_date", "2026-11-01"}};
   auto backdated = SignRecord(RecordKind::kCreditEvent, body, samr_.key, now_ms_ / 1000 - 86401, NextNonce());
   ExpectReject(ledger_->Submit(backdated.entry), RejectCode::kClock, "time");
-  auto day_behind = SignRecord(RecordKind::kCreditEvent, body, samr_.key, now_ms_ / 1000 - 86400, NextNonce());
+  auto day_behind =
+      SignRecord(RecordKind::kCreditEvent, body, samr_.key, now_ms_ / 1000 - 86400, NextNonce());
   ASSERT_TRUE(ledger_->Submit(day_behind.entry).ok());
   auto e = Eval("acme");
   ASSERT_EQ(e.listings.size(), 1u);
@@ -158,7 +166,8 @@ TEST_F(CreditRulesTest, RepairRequestsAreTheMerchantsOwn) {
   ExpectReject(Submit(RecordKind::kCreditEvent, other, globex), RejectCode::kNotOwner, "body.listing");
   Json unknown = body;
   unknown["listing"] = std::string(64, 'd');
-  ExpectReject(Submit(RecordKind::kCreditEvent, unknown, acme), RejectCode::kUnknownReference, "body.listing");
+  ExpectReject(Submit(RecordKind::kCreditEvent, unknown, acme), RejectCode::kUnknownReference,
+               "body.listing");
   Accept(RecordKind::kCreditEvent, body, acme);
 }
 
@@ -264,7 +273,8 @@ TEST_F(CreditRulesTest, BusinessBehaviourAndPerformanceFollowTheGoods) {
   Accept(RecordKind::kProduct, ProductBody(kGtinA), acme);
   Accept(RecordKind::kLot, LotBody(kGtinA, "L1"), acme);
   Receipt ship = Accept(RecordKind::kShipment, ShipmentBody("SH-1", kGtinA, "L1"), acme);
-  Receipt released = Accept(RecordKind::kCustomsDecision, {{"shipment", "SH-1"}, {"decision", "released"}}, customs_);
+  Receipt released =
+      Accept(RecordKind::kCustomsDecision, {{"shipment", "SH-1"}, {"decision", "released"}}, customs_);
   Receipt failed = Accept(RecordKind::kInspection,
                           {{"gtin", kGtinA},
                            {"lot", "L1"},
@@ -274,7 +284,8 @@ TEST_F(CreditRulesTest, BusinessBehaviourAndPerformanceFollowTheGoods) {
                            {"report_sha256", std::string(64, 'f')},
                            {"inspected_on", "2026-11-20"}},
                           sgs_);
-  Receipt recall = Accept(RecordKind::kLotRecall, {{"gtin", kGtinA}, {"lot", "L1"}, {"reason", "residue"}}, samr_);
+  Receipt recall =
+      Accept(RecordKind::kLotRecall, {{"gtin", kGtinA}, {"lot", "L1"}, {"reason", "residue"}}, samr_);
   auto e = Eval("acme");
   EXPECT_EQ(Find(e, Hex(ship), "shipment_registered")->points, 2);
   EXPECT_EQ(Find(e, Hex(released), "customs_released")->points, 2);
@@ -320,12 +331,8 @@ class BlackListTest : public CreditFixture {
                   acme_);
   }
   Json Decision(const std::string& event, const Receipt& request) {
-    return {{"merchant", "acme"},
-            {"event", event},
-            {"reason", "reviewed"},
-            {"act_end_date", Today()},
-            {"listing", Hex(listing_)},
-            {"request", Hex(request)}};
+    return {{"merchant", "acme"},      {"event", event},           {"reason", "reviewed"},
+            {"act_end_date", Today()}, {"listing", Hex(listing_)}, {"request", Hex(request)}};
   }
   Actor acme_{"", wallet::SecretKey::Generate()};
   Receipt listing_;
@@ -364,8 +371,8 @@ TEST_F(BlackListTest, RepairApprovedOnlyAfterOneYear) {
   EXPECT_FALSE(Find(e, Hex(listing_), "black_list")->counted);
   EXPECT_TRUE(Book().BlackList().empty());
   // The listing is repaired: no further request or approval for it.
-  ExpectReject(Submit(RecordKind::kCreditEvent, Decision("repair_approved", request), samr_), RejectCode::kConflict,
-               "body.listing");
+  ExpectReject(Submit(RecordKind::kCreditEvent, Decision("repair_approved", request), samr_),
+               RejectCode::kConflict, "body.listing");
 }
 
 TEST_F(BlackListTest, RepairRefusedKeepsTheListingAndDecidesTheRequest) {
@@ -373,8 +380,8 @@ TEST_F(BlackListTest, RepairRefusedKeepsTheListingAndDecidesTheRequest) {
   SetDate("2028-01-01");
   Accept(RecordKind::kCreditEvent, Decision("repair_refused", request), samr_);
   EXPECT_EQ(Eval("acme").list, "black");
-  ExpectReject(Submit(RecordKind::kCreditEvent, Decision("repair_approved", request), samr_), RejectCode::kConflict,
-               "body.request");
+  ExpectReject(Submit(RecordKind::kCreditEvent, Decision("repair_approved", request), samr_),
+               RejectCode::kConflict, "body.request");
   Receipt again = Request();
   Accept(RecordKind::kCreditEvent, Decision("repair_approved", again), samr_);
   EXPECT_EQ(Eval("acme").list, "");
@@ -474,7 +481,8 @@ TEST_F(CreditDeterminismTest, IncrementalAndFromScratchAgreeAtEveryHeight) {
     (void)Book();
     Accept(RecordKind::kShipment, ShipmentBody("SH-" + std::to_string(round), kGtinA, "L1"), acme);
     Accept(RecordKind::kCustomsDecision,
-           {{"shipment", "SH-" + std::to_string(round)}, {"decision", round == 3 ? "held" : "released"}}, customs_);
+           {{"shipment", "SH-" + std::to_string(round)}, {"decision", round == 3 ? "held" : "released"}},
+           customs_);
     (void)Book();
     if (round == 2) {
       Json policy = DefaultPolicyJson();
@@ -497,7 +505,8 @@ TEST_F(CreditDeterminismTest, IncrementalAndFromScratchAgreeAtEveryHeight) {
     for (uint64_t i = (*block)->header.first_index(); i < (*block)->header.tree_size; ++i) {
       records.push_back((*ledger_->GetByIndex(i))->record);
     }
-    fed.AddBlock(h, static_cast<int64_t>((*block)->header.timestamp_ms), (*block)->header.first_index(), records);
+    fed.AddBlock(h, static_cast<int64_t>((*block)->header.timestamp_ms), (*block)->header.first_index(),
+                 records);
   }
   ASSERT_EQ(scratch.next_height(), tip + 1);
   ASSERT_EQ(fed.next_height(), tip + 1);

@@ -2,7 +2,6 @@
 // LevelDB ledger: every record kind accepted on its happy path, and every
 // authorization, reference, ownership, replay and clock rule rejected with
 // its specific code and field, changing nothing.
-#include "ledger/credit_policy.h"
 #include "ledger/rules.h"
 
 #include <gtest/gtest.h>
@@ -13,6 +12,7 @@
 
 #include "chain/hash.h"
 #include "ledger/canonical_json.h"
+#include "ledger/credit_policy.h"
 #include "tests/ledger/fixture.h"
 #include "util/encoding.h"
 

@@ -34,9 +34,10 @@ class CreditCliTest : public CliTest {
     Register("samr", "regulator", regulator_);
     Register("acme", "merchant", merchant_);
     Register("globex", "merchant", Keygen("globex"));
-    RunResult r = Run({"append", "credit_event", "--key", regulator_, "--merchant", "acme", "--event", "black_list",
-                       "--severity", "serious", "--reason", "counterfeit labels", "--act-end-date", "2026-11-01"},
-                      AuthorEnv());
+    RunResult r =
+        Run({"append", "credit_event", "--key", regulator_, "--merchant", "acme", "--event", "black_list",
+             "--severity", "serious", "--reason", "counterfeit labels", "--act-end-date", "2026-11-01"},
+            AuthorEnv());
     ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
     listing_ = AcceptedId(r, "credit_event");
   }
@@ -102,9 +103,10 @@ TEST_F(CreditCliTest, ReportVerifiesOfflineAndTamperingIsRefused) {
 }
 
 TEST_F(CreditCliTest, RepairAndPolicyThroughAppend) {
-  RunResult r = Run({"append", "credit_event", "--key", merchant_, "--merchant", "acme", "--event", "repair_request",
-                     "--reason", "labels replaced", "--act-end-date", "2026-11-02", "--listing", listing_},
-                    AuthorEnv());
+  RunResult r =
+      Run({"append", "credit_event", "--key", merchant_, "--merchant", "acme", "--event", "repair_request",
+           "--reason", "labels replaced", "--act-end-date", "2026-11-02", "--listing", listing_},
+          AuthorEnv());
   ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
   const std::string request = AcceptedId(r, "credit_event");
   r = Run({"append", "credit_event", "--key", regulator_, "--merchant", "acme", "--event", "repair_approved",
@@ -113,9 +115,10 @@ TEST_F(CreditCliTest, RepairAndPolicyThroughAppend) {
   EXPECT_EQ(r.exit_code, kExitRejected) << r.Describe();
   EXPECT_NE(r.err.find("conflict"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("only after one year"), std::string::npos) << r.err;
-  r = Run({"append", "credit_event", "--key", regulator_, "--merchant", "acme", "--event", "repair_refused",
-           "--reason", "too early", "--act-end-date", "2026-11-02", "--listing", listing_, "--request", request},
-          AuthorEnv());
+  r = Run(
+      {"append", "credit_event", "--key", regulator_, "--merchant", "acme", "--event", "repair_refused",
+       "--reason", "too early", "--act-end-date", "2026-11-02", "--listing", listing_, "--request", request},
+      AuthorEnv());
   EXPECT_EQ(r.exit_code, kExitOk) << r.Describe();
 
   r = Tracectl({"credit", "default-policy"});
