@@ -51,7 +51,12 @@ std::optional<PolicyError> CheckMembers(const Json& v, const std::string& path,
     bool known = false;
     for (auto n : required) known = known || n == key;
     for (auto n : optional) known = known || n == key;
-    if (!known) return Err(path + "." + key, "is not a member of this policy object");
+    if (!known) {
+      std::string member = path;
+      member += '.';
+      member += key;
+      return Err(member, "is not a member of this policy object");
+    }
   }
   for (auto n : required) {
     if (!v.contains(n)) return Err(path + "." + std::string(n), "is required");
