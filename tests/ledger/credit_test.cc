@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/audit.h"
 #include "ledger/credit_policy.h"
 #include "ledger/replica.h"
 #include "ledger/schema.h"
@@ -442,6 +443,26 @@ TEST_F(BlackListTest, AssociationPropagatesAndEndsWithTheListing) {
   // rep-a's listing lapses: rep-b is no longer affected.
   SetDate("2031-11-20");
   EXPECT_TRUE(Eval("rep-b", Tick()).associated.empty());
+}
+
+TEST_F(BlackListTest, AuditReverifiesRepairsAndComplaintsWithTheirFacts) {
+  // A complaint decided on the ledger carries only the complaint's hash:
+  // erasing the complainant's contact (off the ledger) leaves nothing here
+  // to change, and the complaint still counts.
+  Receipt complaint =
+      Event("acme", "complaint_upheld", "2026-11-20",
+            {{"reference", "c0ffee00c0ffee00c0ffee00c0ffee00"}, {"complaint_sha256", std::string(64, '7')}});
+  Receipt request = Request();
+  Accept(RecordKind::kCreditEvent, Decision("repair_refused", request), samr_);
+  SetDate("2027-12-01");
+  Receipt again = Request();
+  Accept(RecordKind::kCreditEvent, Decision("repair_approved", again), samr_);
+  AuditReport report = Audit(ledger_->store());
+  EXPECT_TRUE(report.ok) << report.reason;
+  EXPECT_GT(report.facts, 0u);
+  auto e = Eval("acme");
+  EXPECT_TRUE(Find(e, Hex(complaint), "complaint_upheld")->counted);
+  EXPECT_EQ(e.list, "");
 }
 
 // ---- Determinism and history --------------------------------------------
