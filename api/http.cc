@@ -134,7 +134,11 @@ struct HttpServer::Impl {
     req.remote_addr = raw.remote_addr;
     for (const auto& [k, v] : raw.params) req.query.emplace(k, v);
     for (const auto& [k, v] : raw.headers) req.headers.emplace_back(k, v);
-    std::vector<std::string> parts = SplitPath(raw.path);
+    // Segments are split on the path as received and decoded one by one,
+    // so that an encoded '/' (%2F, e.g. in a GS1 lot number) stays inside
+    // its segment instead of adding one.
+    std::vector<std::string> parts = SplitPath(std::string_view(raw.target).substr(0, raw.target.find('?')));
+    for (std::string& part : parts) part = httplib::detail::decode_url(part, /*convert_plus_to_space=*/false);
     bool path_known = false;
     for (const RouteEntry& route : routes) {
       std::map<std::string, std::string> params;
