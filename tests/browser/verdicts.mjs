@@ -3,7 +3,7 @@
 // English and in Chinese at a 320 px wide viewport, checks the visible
 // verdict words, the HTTP status and that nothing overflows sideways,
 // saves a screenshot of each, and exercises the language switch and the
-// PIN form.
+// PIN form (consumed, then the page warns that the PIN was used).
 //
 //   node verdicts.mjs BASE_URL CASES_JSON SCREENSHOT_DIR
 // CASES_JSON: [{"name","path","status","verdict","words":{"en","zh-CN"},"pin"?}]
@@ -70,14 +70,21 @@ try {
         const switched = (await page.locator('#verdict-text').innerText()).trim();
         check(switched === c.switch_to, `${label}: language switch shows "${switched}", expected "${c.switch_to}"`);
       }
-      if (lang === 'en' && c.pin) {
+      if (lang === 'zh-CN' && c.pin) {
+        // Last pass: enter the PIN through the page's form, then reload:
+        // the code now warns that its PIN was used.
         await page.fill('#pin-input', c.pin);
         await page.click('#pin button');
         const out = page.locator('#pin-result');
         await out.filter({ hasText: /\S/ }).waitFor({ timeout: 20_000 });
         const said = (await out.innerText()).trim();
-        check(said.startsWith('PIN correct'), `${label}: PIN form says "${said}"`);
-        await page.screenshot({ path: path.resolve(outDir, `${c.name}-pin.png`), fullPage: true });
+        check(said.startsWith('验证码正确'), `${label}: PIN form says "${said}"`);
+        await page.screenshot({ path: path.resolve(outDir, `${c.name}-entered.png`), fullPage: true });
+        await page.reload({ waitUntil: 'load' });
+        const after = (await page.locator('#verdict-text').innerText()).trim();
+        const used = await page.locator('[data-warning="pin_used"]').count();
+        check(after === '警告' && used === 1, `${label}: after the PIN the page warns "${after}" (pin_used ${used})`);
+        await page.screenshot({ path: path.resolve(outDir, `${c.name}-used.png`), fullPage: true });
       }
       await context.close();
     }
