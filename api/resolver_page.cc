@@ -309,6 +309,22 @@ std::string Replace(std::string text, std::string_view key, std::string_view val
   return text;
 }
 
+// Ledger enum values (CBV business steps, customs decisions) in words.
+std::string Term(std::string_view value, Lang lang) {
+  static constexpr std::pair<std::string_view, std::string_view> kZhTerms[] = {
+      {"shipping", "发运"},   {"receiving", "收货"},     {"departing", "离港"},   {"arriving", "到港"},
+      {"storing", "仓储"},    {"loading", "装货"},       {"unloading", "卸货"},   {"transporting", "运输"},
+      {"entering_exiting", "出入境"}, {"released", "放行"}, {"held", "扣留"},     {"seized", "查扣"}};
+  if (lang == Lang::kZh) {
+    for (const auto& [k, v] : kZhTerms) {
+      if (k == value) return std::string(v);
+    }
+  }
+  std::string out(value);
+  for (char& c : out) c = c == '_' ? ' ' : c;
+  return out;
+}
+
 // The date part of an ISO 8601 time ("2026-11-21T10:00:00Z" → "2026-11-21").
 std::string Day(const std::string& iso) { return iso.substr(0, 10); }
 
@@ -420,7 +436,7 @@ std::string Warnings(const Json& doc, const Words& w) {
   return out + "</ul></section>";
 }
 
-std::string ProductSections(const Json& doc, const Words& w) {
+std::string ProductSections(const Json& doc, const Words& w, Lang lang) {
   std::string out;
   const Json& p = doc.contains("product") ? doc.at("product") : Json();
   if (p.is_object()) {
@@ -478,9 +494,9 @@ std::string ProductSections(const Json& doc, const Words& w) {
           if (Field(ev, "kind") == "customs_decision") {
             const std::string decision = Field(ev, "decision");
             out += std::string(w.customs) + ": <span class=\"" + (decision == "released" ? "" : "bad") + "\">" +
-                   E(decision) + "</span> " + E(Field(ev, "reason"));
+                   E(Term(decision, lang)) + "</span> " + E(Field(ev, "reason"));
           } else {
-            out += E(Field(ev, "biz_step")) + " · " + E(Field(ev, "from_name")) + " → " + E(Field(ev, "to_name")) +
+            out += E(Term(Field(ev, "biz_step"), lang)) + " · " + E(Field(ev, "from_name")) + " → " + E(Field(ev, "to_name")) +
                    " · " + E(Field(ev, "location"));
           }
           out += "</li>";
@@ -608,7 +624,7 @@ std::string RenderCodePage(const Json& doc, const PageContext& ctx) {
   std::string out = Head(ctx, w.title);
   out += VerdictBox(verdict, explain, w);
   out += Warnings(doc, w);
-  out += ProductSections(doc, w);
+  out += ProductSections(doc, w, ctx.lang);
   if (verdict != "not_genuine" || doc.contains("product")) out += Forms(doc, w);
   if (doc.contains("code") && doc.at("code").is_object()) {
     const Json& c = doc.at("code");
