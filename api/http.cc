@@ -180,6 +180,10 @@ Result<int, std::string> HttpServer::Start() {
   s.set_read_timeout(o.read_timeout_s, 0);
   s.set_write_timeout(o.write_timeout_s, 0);
   s.set_keep_alive_timeout(o.keep_alive_timeout_s);
+  // Answers are written in two sends (headers, body): without TCP_NODELAY,
+  // Nagle's algorithm holds the body until the client's delayed ACK, ~40 ms
+  // per keep-alive request.
+  s.set_tcp_nodelay(true);
   size_t threads = std::max<size_t>(1, o.threads);
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // One catch-all handler per method; routing is ours (httplib 0.11 has no
