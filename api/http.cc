@@ -184,6 +184,7 @@ Result<int, std::string> HttpServer::Start() {
   // Nagle's algorithm holds the body until the client's delayed ACK, ~40 ms
   // per keep-alive request.
   s.set_tcp_nodelay(true);
+  s.set_keep_alive_max_count(100);
   size_t threads = std::max<size_t>(1, o.threads);
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // One catch-all handler per method; routing is ours (httplib 0.11 has no

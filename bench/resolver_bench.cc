@@ -13,6 +13,7 @@
 //      and N codes issued through qrcode::IssueCodes (10,000 per part);
 //   b) a ResolverService (rate limits off, scans recorded with sync=false
 //      as traced does) on an HttpServer with T worker threads;
+//   b') the handler alone, without sockets, for ~2 s per kind on one thread;
 //   c) K codes drawn at random from the manifest (default 100,000) are the
 //      request paths; a wrk Lua script picks one at random per request;
 //   d) wrk runs S seconds each: resolver JSON, nginx file of the JSON's
@@ -35,6 +36,7 @@
 #include "api/resolver_service.h"
 #include "bench/bench_support.h"
 #include "qrcode/issuance.h"
+#include "qrcode/ledger_lookup.h"
 #include "qrcode/scan_store.h"
 
 namespace traceledger::bench {
@@ -245,6 +247,46 @@ int Main(int argc, char** argv) {
   auto port = server.Start();
   if (!port.ok()) Die(port.error());
   const std::string base = "http://127.0.0.1:" + std::to_string(*port);
+
+  // Raw BIP-340 verification on all cores: every lookup needs one.
+  {
+    VerifyResult raw = MeasureRawVerify();
+    Report("raw BIP-340 verify", Format("%s/s on %zu threads (%.1f us per core)", Grouped(raw.per_s).c_str(),
+                                        raw.threads, 1e6 * static_cast<double>(raw.threads) / raw.per_s));
+  }
+  // The verification alone (signature and ledger status), the floor of a
+  // lookup: what tracectl verify does per code.
+  {
+    qrcode::LedgerIssuerLookup issuers(*ledger);
+    qrcode::LedgerStatusLookup statuses(*ledger);
+    const auto start = Clock::now();
+    uint64_t calls = 0;
+    while (Clock::now() - start < std::chrono::seconds(2)) {
+      if (!qrcode::VerifyCode("https://h" + paths[calls % paths.size()], issuers, &statuses).Good()) {
+        Die("not genuine: " + paths[calls % paths.size()]);
+      }
+      ++calls;
+    }
+    Report("VerifyCode alone", Format("%.1f us per code (1 thread)",
+                                      Seconds(Clock::now() - start) * 1e6 / static_cast<double>(calls)));
+  }
+  // The handler alone, without sockets: one thread, the sampled codes in
+  // turn (the cost per lookup that the HTTP layer adds to).
+  for (const char* accept : {"application/json", "text/html"}) {
+    const auto start = Clock::now();
+    uint64_t calls = 0;
+    while (Clock::now() - start < std::chrono::seconds(2)) {
+      api::HttpRequest req;
+      req.method = "GET";
+      req.target = paths[calls % paths.size()];
+      req.remote_addr = "10.0.0.1";
+      req.headers = {{"Accept", accept}, {"Host", "127.0.0.1"}};
+      if (service.Resolve(req).status != 200) Die("the handler does not answer 200 for " + req.target);
+      ++calls;
+    }
+    const double us = Seconds(Clock::now() - start) * 1e6 / static_cast<double>(calls);
+    Report(std::string("handler alone, ") + accept, Format("%.1f us per lookup (1 thread)", us));
+  }
 
   // Sizes of one answer of each kind, for nginx's files.
   api::HttpClient client(base);
