@@ -323,6 +323,7 @@ int Main(int argc, char** argv) {
   row("nginx, file of the page's size", nh);
   Report("ratio page", Format("%.3f of nginx", rh.per_s / nh.per_s));
   Report("scans recorded", Grouped(static_cast<double>(service.scans_recorded())));
+  Report("peak RSS", Format("%.0f MB", Mb(StatusKb("VmHWM"))));
   server.Stop();
   PrintTable("resolver_bench");
   Json j = {{"codes", f.codes},
@@ -340,7 +341,11 @@ int Main(int argc, char** argv) {
             {"ratio_page", rh.per_s / nh.per_s}};
   std::printf("%s\n", j.dump().c_str());
   ledger.reset();
-  dir.CleanUp(f.keep, {"ledger", "out", "scans", "www", "nginx", "paths.txt", "json.lua", "html.lua"});
+  std::vector<std::string> made;
+  for (const char* name : {"ledger", "out", "scans", "www", "nginx", "paths.txt", "json.lua", "html.lua"}) {
+    made.push_back(work + "/" + name);  // full paths: CleanUp removes them as given
+  }
+  dir.CleanUp(f.keep, made);
   return 0;
 }
 
