@@ -16,6 +16,7 @@
 //   b') the handler alone, without sockets, for ~2 s per kind on one thread;
 //   c) K codes drawn at random from the manifest (default 100,000) are the
 //      request paths; a wrk Lua script picks one at random per request;
+//   (T defaults to 64, one per wrk connection: traced --http-threads 64)
 //   d) wrk runs S seconds each: resolver JSON, nginx file of the JSON's
 //      size, resolver page (Accept: text/html), nginx file of the page's size.
 // Results are printed as a table, then as one line of JSON.
@@ -47,7 +48,7 @@ struct Flags {
   bool pins = false;
   uint64_t connections = 64;
   uint64_t seconds = 10;
-  uint64_t http_threads = 8;
+  uint64_t http_threads = 64;  // one per connection: httplib serves a keep-alive connection on one thread
   uint64_t sample = 100'000;
   std::string dir;
   bool keep = false;
