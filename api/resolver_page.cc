@@ -537,7 +537,8 @@ std::string Forms(const Json& doc, const Words& w) {
   std::string out;
   const std::string code = doc.contains("code") ? Field(doc.at("code"), "text") : "";
   const Json& pin = doc.contains("pin") ? doc.at("pin") : Json();
-  if (pin.is_object() && pin.value("has_pin", false)) {
+  // No PIN form for a code that is not genuine: /v1/pin refuses those.
+  if (pin.is_object() && pin.value("has_pin", false) && Field(doc, "verdict") != "not_genuine") {
     // Without JavaScript this is a plain form post; /v1/pin answers a page.
     out += "<section id=\"pin\"><h2>" + std::string(w.pin_title) + "</h2><p class=\"muted\">" + w.pin_help +
            "</p><form method=\"post\" action=\"/v1/pin\" data-json data-consumed=\"" + E(w.pin_consumed) +
@@ -625,7 +626,7 @@ std::string RenderCodePage(const Json& doc, const PageContext& ctx) {
   out += VerdictBox(verdict, explain, w);
   out += Warnings(doc, w);
   out += ProductSections(doc, w, ctx.lang);
-  if (verdict != "not_genuine" || doc.contains("product")) out += Forms(doc, w);
+  out += Forms(doc, w);  // a forged code is exactly what a consumer may want to report
   if (doc.contains("code") && doc.at("code").is_object()) {
     const Json& c = doc.at("code");
     out += "<p class=\"muted\">" + std::string(w.code) + ": GTIN " + E(Field(c, "gtin")) + " · " + w.lot + " " +

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -127,7 +129,7 @@ std::unordered_map<std::string, std::string> ParseForm(std::string_view body) {
     for (size_t i = 0; i < s.size(); ++i) {
       if (s[i] == '+') {
         out += ' ';
-      } else if (s[i] == '%' && i + 2 < s.size() + 0 && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
+      } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
         out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
         i += 2;
       } else {

@@ -168,8 +168,11 @@ TEST_F(ResolverTest, ForgedAndUnknownCodesAreNotGenuine) {
   EXPECT_TRUE(page.content_type.starts_with("text/html")) << page.content_type;
   EXPECT_NE(page.body.find("data-verdict=\"not_genuine\""), std::string::npos);
   EXPECT_NE(page.body.find("Not genuine"), std::string::npos);
+  EXPECT_NE(page.body.find("action=\"/v1/complaints\""), std::string::npos);  // report it
   // Nothing of it was recorded as a scan.
   EXPECT_EQ(service_->scans_recorded(), 0u);
+  // A revoked code (issued, so its scans count) offers no PIN form.
+  EXPECT_EQ(Page(good_[3].uri).body.find("action=\"/v1/pin\""), std::string::npos);
 }
 
 TEST_F(ResolverTest, MalformedLinksAre400WithTheReason) {
