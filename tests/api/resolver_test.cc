@@ -7,7 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "api/resolver_page.h"
 #include "tests/api/resolver_world.h"
@@ -359,6 +362,40 @@ TEST_F(ResolverTest, WrongPinsAreRefusedPerCode) {
   EXPECT_EQ(refused.status, 429);
   EXPECT_EQ(refused.ErrorCode(), "pin_attempts_exceeded");
   EXPECT_EQ(refused.Header("Retry-After"), "3600");
+}
+
+TEST_F(ResolverTest, ConcurrentScansAndWritesLoseNothing) {
+  // 8 scanners on one code and on the others, while a writer appends
+  // inspections of the scanned lot: every scan counted once, and the lot's
+  // view shows every inspection once the writes are acknowledged.
+  constexpr int kScanners = 8, kScansEach = 25, kInspections = 10;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kScanners; ++t) {
+    threads.emplace_back([&, t] {
+      HttpClient client(url_);
+      for (int i = 0; i < kScansEach; ++i) {
+        const std::string& uri = (i % 2 == 0) ? good_[0].uri : good_[t % 3].uri;
+        auto r = client.Get(Path(uri));
+        if (!r.ok() || r->status != 200) failures.fetch_add(1);
+      }
+    });
+  }
+  for (int i = 0; i < kInspections; ++i) {
+    EXPECT_TRUE(Submit(ledger::RecordKind::kInspection, Inspection("L1", "conformant"), lab_).ok());
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(service_->scans_recorded(), static_cast<uint64_t>(kScanners * kScansEach));
+  uint64_t total = 0;
+  for (int k = 0; k < 3; ++k) {
+    auto state = scans_->Get(kGtinA, Serial(good_[k].uri));
+    ASSERT_TRUE(state.ok());
+    if (state->has_value()) total += (*state)->scans;
+  }
+  EXPECT_EQ(total, static_cast<uint64_t>(kScanners * kScansEach));
+  Answer after = Get(good_[0].uri);
+  EXPECT_EQ(after.json["inspections"].size(), 1u + kInspections);  // the fixture's one, then these
 }
 
 class RateLimitedResolverTest : public ResolverTest {
