@@ -27,6 +27,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <regex>
 #include <string>
@@ -302,8 +303,8 @@ int Main(int argc, char** argv) {
   std::ofstream(www + "/page.html") << std::string(html_answer->body.size(), 'x');
   Report("JSON answer", Grouped(static_cast<double>(json_answer->body.size())) + " bytes");
   Report("page answer", Grouped(static_cast<double>(html_answer->body.size())) + " bytes");
-  Nginx nginx(work + "/nginx", www);
-  const std::string nginx_base = "http://127.0.0.1:" + std::to_string(nginx.port());
+  auto nginx = std::make_unique<Nginx>(work + "/nginx", www);
+  const std::string nginx_base = "http://127.0.0.1:" + std::to_string(nginx->port());
 
   // d) wrk, side by side.
   Report("wrk", Format("%llu connections, 2 threads, %llu s each, %zu sampled codes",
@@ -326,6 +327,7 @@ int Main(int argc, char** argv) {
   Report("scans recorded", Grouped(static_cast<double>(service.scans_recorded())));
   Report("peak RSS", Format("%.0f MB", Mb(StatusKb("VmHWM"))));
   server.Stop();
+  nginx.reset();  // before the cleanup removes its pid file
   PrintTable("resolver_bench");
   Json j = {{"codes", f.codes},
             {"pins", f.pins},
