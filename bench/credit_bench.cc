@@ -12,6 +12,8 @@
 //      of 8,192, straight from memory (no disk, no signatures: this
 //      measures the evaluation, not LevelDB), then every merchant
 //      evaluated at the tip, and the black list. Time and peak RSS.
+//   c) with --ledger-records: the same from a real on-disk ledger (a fresh
+//      book reads and decodes every entry through CatchUp).
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -37,6 +39,8 @@ struct Flags {
   bool skip_ingest = false;
   bool skip_reeval = false;
   uint64_t interval_ms = 100;
+  uint64_t ledger_records = 0;  // 0: skip part c
+  uint64_t ledger_merchants = 10'000;
   uint64_t runs = 6;
 };
 
@@ -48,7 +52,9 @@ constexpr const char* kUsage =
     "  --ingest-records K   credit_event records per ingest run (default 100,000)\n"
     "  --dir DIR            working directory for the ledgers (default: a fresh temp dir)\n"
     "  --interval-ms I      the credit follower's poll interval (default 100)\n"
-    "  --runs R             ingest runs, alternating off/on (default 6)\n";
+    "  --runs R             ingest runs, alternating off/on (default 6)\n"
+    "  --ledger-records L   c) also build an on-disk ledger of L credit events and re-evaluate from it\n"
+    "  --ledger-merchants N merchants of part c (default 10,000)\n";
 
 // ------------------------------------------------------------ a) ingest
 
@@ -100,20 +106,67 @@ double IngestOnce(ledger::Ledger& l, const IngestWorld& w) {
   return static_cast<double>(w.records.size()) / Seconds(Clock::now() - start);
 }
 
+// `records` credit events about `merchants` merchants, signed on two threads.
+void MakeWorld(IngestWorld& w, uint64_t records, uint64_t merchants) {
+  for (uint64_t i = 0; i < merchants; ++i) w.merchants.push_back(wallet::SecretKey::Generate());
+  static constexpr const char* kEvents[] = {"reward", "penalty", "complaint_upheld", "complaint_dismissed"};
+  std::fprintf(stderr, "signing %s credit events...\n", Grouped(static_cast<double>(records)).c_str());
+  w.records.resize(records);
+  std::vector<std::thread> signers;
+  for (uint64_t t = 0; t < 2; ++t) {
+    signers.emplace_back([&, t] {
+      for (uint64_t i = t; i < records; i += 2) {
+        Json body = {{"merchant", "m" + std::to_string(i % merchants)},
+                     {"event", kEvents[i % 4]},
+                     {"reason", "bench"},
+                     {"act_end_date",
+                      ledger::FormatDate(*ledger::ParseDate("2024-01-01") + static_cast<int64_t>(i % 900))}};
+        w.records[i] = Sign(RecordKind::kCreditEvent, body, w.regulator, "b" + std::to_string(i));
+      }
+    });
+  }
+  for (auto& t : signers) t.join();
+}
+
+// c) A real on-disk ledger of --ledger-records credit events about
+// --ledger-merchants merchants, then a fresh CreditBook read from it
+// (CatchUp) and every merchant evaluated.
+void RunLedgerReeval(const Flags& f, const std::string& dir) {
+  IngestWorld w;
+  MakeWorld(w, f.ledger_records, f.ledger_merchants);
+  const std::string path = dir + "/reeval";
+  auto l = Fresh(path, w);
+  const double rate = IngestOnce(*l, w);
+  Report("c) ledger built",
+         Format("%s records at %s records/s", Grouped(static_cast<double>(f.ledger_records)).c_str(),
+                Grouped(rate).c_str()));
+  w.records.clear();
+  w.records.shrink_to_fit();
+  ResetPeakRss();
+  const uint64_t rss0 = StatusKb("VmRSS");
+  RssWatcher watcher;
+  const auto t0 = Clock::now();
+  ledger::CreditBook book;
+  auto caught = book.CatchUp(*l);
+  if (!caught.ok()) Die("CatchUp: " + caught.error().message);
+  const double read_s = Seconds(Clock::now() - t0);
+  const auto t1 = Clock::now();
+  uint64_t rated = 0;
+  for (const auto& m : book.Merchants()) rated += book.Evaluate(m).has_value() ? 1 : 0;
+  const double eval_s = Seconds(Clock::now() - t1);
+  const uint64_t peak = watcher.Stop();
+  Report("c) CatchUp from disk", Format("%.2f s (%s records/s)", read_s,
+                                        Grouped(static_cast<double>(f.ledger_records) / read_s).c_str()));
+  Report("c) evaluate every merchant",
+         Format("%.2f s (%s rated)", eval_s, Grouped(static_cast<double>(rated)).c_str()));
+  Report("c) peak RSS", Format("%.0f MB (%.0f MB before)", Mb(std::max(peak, StatusKb("VmHWM"))), Mb(rss0)));
+  l.reset();
+  std::filesystem::remove_all(path);
+}
+
 void RunIngest(const Flags& f, const std::string& dir) {
   IngestWorld w;
-  for (uint64_t i = 0; i < f.ingest_merchants; ++i) w.merchants.push_back(wallet::SecretKey::Generate());
-  static constexpr const char* kEvents[] = {"reward", "penalty", "complaint_upheld", "complaint_dismissed"};
-  std::fprintf(stderr, "a) signing %s credit events...\n",
-               Grouped(static_cast<double>(f.ingest_records)).c_str());
-  for (uint64_t i = 0; i < f.ingest_records; ++i) {
-    Json body = {{"merchant", "m" + std::to_string(i % f.ingest_merchants)},
-                 {"event", kEvents[i % 4]},
-                 {"reason", "bench"},
-                 {"act_end_date",
-                  ledger::FormatDate(*ledger::ParseDate("2024-01-01") + static_cast<int64_t>(i % 900))}};
-    w.records.push_back(Sign(RecordKind::kCreditEvent, body, w.regulator, "b" + std::to_string(i)));
-  }
+  MakeWorld(w, f.ingest_records, f.ingest_merchants);
   double off_sum = 0;
   double on_sum = 0;
   for (int run = 0; run < static_cast<int>(f.runs); ++run) {
@@ -288,10 +341,13 @@ int Main(int argc, char** argv) {
   p.Switch("--skip-reeval", &f.skip_reeval);
   p.Count("--interval-ms", &f.interval_ms);
   p.Count("--runs", &f.runs);
+  p.Count("--ledger-records", &f.ledger_records);
+  p.Count("--ledger-merchants", &f.ledger_merchants);
   p.Parse(argc, argv);
   WorkDir work(f.dir, "credit-bench");
   if (!f.skip_ingest) RunIngest(f, work.path());
   if (!f.skip_reeval) RunReeval(f);
+  if (f.ledger_records > 0) RunLedgerReeval(f, work.path());
   work.CleanUp(/*keep=*/false, {});
   PrintTable("credit_bench");
   return 0;
