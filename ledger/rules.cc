@@ -5,6 +5,9 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "ledger/credit_policy.h"
+#include "ledger/schema.h"
+
 namespace traceledger::ledger {
 namespace {
 
@@ -223,7 +226,81 @@ Result<Fact, Reject> RequireShipment(const Record& r, const StateReader& state, 
   return *fact;
 }
 
-Result<void, Reject> CheckByKind(const Record& r, const Author& a, const StateReader& state, uint64_t index) {
+// A credit_event. repair_request is the merchant's own (about itself); every
+// other event is a regulator's. black_list fixes the listing date as the
+// record's own time, which may not be back-dated by more than a day;
+// repair_approved needs at least one year on the black list (FORMAT.md §7.4).
+Result<void, Reject> CheckCreditEvent(const Record& r, const Author& a, const StateReader& state, uint64_t i,
+                                      int64_t ledger_time_s) {
+  std::string_view merchant = r.Str("merchant");
+  std::string_view event = r.Str("event");
+  if (event == "repair_request") {
+    if (auto ok = RequireRole(state, a, r.kind, {Role::kMerchant}, i); !ok.ok()) return ok;
+    if (merchant != a.party) {
+      return Fail(RejectCode::kUnauthorized, "body.merchant",
+                  "a merchant may request credit repair only for itself, not for " + Quote(merchant));
+    }
+  } else {
+    if (auto ok = RequireRole(state, a, r.kind, {Role::kRegulator}, i); !ok.ok()) return ok;
+    if (auto ok = RequireParty(state, merchant, "body.merchant", i); !ok.ok()) return ok;
+    if (!HasRole(state, merchant, Role::kMerchant, i)) {
+      return Fail(RejectCode::kUnknownReference, "body.merchant",
+                  "party " + Quote(merchant) + " is not a merchant");
+    }
+    if (merchant == a.party) {
+      return Fail(RejectCode::kUnauthorized, "author", "a party may not record credit events about itself");
+    }
+  }
+  if (event == "black_list" && r.time < ledger_time_s - 86400) {
+    return Fail(
+        RejectCode::kClock, "time",
+        "a black_list event is dated by its time, which may be at most one day behind the ledger clock");
+  }
+  if (!r.body.contains("listing")) return {};
+  // repair_request / repair_approved / repair_refused
+  auto listing_id = chain::HashFromHex(r.Str("listing"));
+  auto listing = FactAsOf(state, keys::BlackListing(*listing_id), i);
+  if (!listing) {
+    return Fail(RejectCode::kUnknownReference, "body.listing",
+                "record " + std::string(r.Str("listing")) + " is not a black_list event on the ledger");
+  }
+  if (listing->owner != merchant) {
+    return Fail(RejectCode::kNotOwner, "body.listing",
+                "that black listing is of " + Quote(listing->owner) + ", not of " + Quote(merchant));
+  }
+  if (FactAsOf(state, keys::ListingRepaired(*listing_id), i)) {
+    return Fail(RejectCode::kConflict, "body.listing", "that black listing was already repaired");
+  }
+  if (event == "repair_request") return {};
+  auto request_id = chain::HashFromHex(r.Str("request"));
+  auto request = FactAsOf(state, keys::RepairRequest(*request_id), i);
+  if (!request) {
+    return Fail(RejectCode::kUnknownReference, "body.request",
+                "record " + std::string(r.Str("request")) + " is not a repair_request on the ledger");
+  }
+  if (request->owner != merchant || request->ref != r.Str("listing")) {
+    return Fail(RejectCode::kNotOwner, "body.request",
+                "that repair request is of " + Quote(request->owner) + " for listing " + request->ref);
+  }
+  if (FactAsOf(state, keys::RepairDecided(*request_id), i)) {
+    return Fail(RejectCode::kConflict, "body.request", "that repair request was already decided");
+  }
+  if (event == "repair_approved") {
+    auto listed = ParseDate(listing->date);
+    const int64_t today = DayOfUnixSeconds(ledger_time_s);
+    if (!listed || today < AddYears(*listed, 1)) {
+      const std::string from = listed ? FormatDate(AddYears(*listed, 1)) : std::string("(unknown)");
+      return Fail(RejectCode::kConflict, "body.request",
+                  Quote(merchant) + " is on the black list since " + listing->date +
+                      "; a repair may be approved only after one year, from " + from + " (ledger date " +
+                      FormatDate(today) + ")");
+    }
+  }
+  return {};
+}
+
+Result<void, Reject> CheckByKind(const Record& r, const Author& a, const StateReader& state, uint64_t index,
+                                 int64_t ledger_time_s) {
   const uint64_t i = index;
   switch (r.kind) {
     case RecordKind::kParty:
@@ -307,19 +384,8 @@ Result<void, Reject> CheckByKind(const Record& r, const Author& a, const StateRe
       }
       return {};
     }
-    case RecordKind::kCreditEvent: {
-      if (auto ok = RequireRole(state, a, r.kind, {Role::kRegulator}, i); !ok.ok()) return ok;
-      std::string_view merchant = r.Str("merchant");
-      if (auto ok = RequireParty(state, merchant, "body.merchant", i); !ok.ok()) return ok;
-      if (!HasRole(state, merchant, Role::kMerchant, i)) {
-        return Fail(RejectCode::kUnknownReference, "body.merchant",
-                    "party " + Quote(merchant) + " is not a merchant");
-      }
-      if (merchant == a.party) {
-        return Fail(RejectCode::kUnauthorized, "author", "a party may not record credit events about itself");
-      }
-      return {};
-    }
+    case RecordKind::kCreditEvent:
+      return CheckCreditEvent(r, a, state, i, ledger_time_s);
     case RecordKind::kCreditPolicy: {
       if (auto ok = RequireRole(state, a, r.kind, {Role::kRegulator}, i); !ok.ok()) return ok;
       int64_t version = r.body.at("version").get<int64_t>();
@@ -331,6 +397,9 @@ Result<void, Reject> CheckByKind(const Record& r, const Author& a, const StateRe
         return Fail(
             RejectCode::kConflict, "body.version",
             "policy versions are consecutive; version " + std::to_string(version - 1) + " is missing");
+      }
+      if (auto policy = ParseCreditPolicy(r.body.at("policy"), version); !policy.ok()) {
+        return Fail(RejectCode::kSchema, "body.policy" + policy.error().field, policy.error().message);
       }
       return {};
     }
@@ -427,7 +496,7 @@ Result<void, Reject> CheckRecord(const Record& r, const Author& author, const St
                     std::to_string(ctx.max_clock_skew_s) + ")");
   }
   if (ctx.index == 0) return {};  // genesis: ResolveAuthor checked it all
-  return CheckByKind(r, author, state, ctx.index);
+  return CheckByKind(r, author, state, ctx.index, ctx.ledger_time_s);
 }
 
 std::vector<std::pair<std::string, std::string>> Effects(const Record& r, const Author& author,
@@ -509,8 +578,25 @@ std::vector<std::pair<std::string, std::string>> Effects(const Record& r, const 
         }
       }
       break;
-    case RecordKind::kCreditEvent:
+    case RecordKind::kCreditEvent: {
+      std::string_view event = r.Str("event");
+      if (event == "black_list") {
+        out.emplace_back(keys::BlackListing(r.id),
+                         EncodeFact(Fact{.seq = index,
+                                         .owner = std::string(r.Str("merchant")),
+                                         .date = FormatDate(DayOfUnixSeconds(r.time))}));
+      } else if (event == "repair_request") {
+        out.emplace_back(keys::RepairRequest(r.id), EncodeFact(Fact{.seq = index,
+                                                                    .owner = std::string(r.Str("merchant")),
+                                                                    .ref = std::string(r.Str("listing"))}));
+      } else if (event == "repair_approved" || event == "repair_refused") {
+        out.emplace_back(keys::RepairDecided(*chain::HashFromHex(r.Str("request"))), stamp);
+        if (event == "repair_approved") {
+          out.emplace_back(keys::ListingRepaired(*chain::HashFromHex(r.Str("listing"))), stamp);
+        }
+      }
       break;
+    }
     case RecordKind::kCreditPolicy:
       out.emplace_back(keys::PolicyVersion(r.body.at("version").get<int64_t>()), stamp);
       break;

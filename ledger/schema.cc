@@ -13,8 +13,9 @@ constexpr std::string_view kRoleChoices[] = {"operator", "merchant",  "inspector
                                              "customs",  "regulator", "logistics"};
 constexpr std::string_view kInspectionResults[] = {"conformant", "non_conformant"};
 constexpr std::string_view kCustomsDecisions[] = {"released", "held", "seized"};
-constexpr std::string_view kCreditEvents[] = {"penalty", "reward", "complaint_upheld", "complaint_dismissed",
-                                              "credit_repair"};
+constexpr std::string_view kCreditEvents[] = {
+    "penalty",         "reward",     "complaint_upheld", "complaint_dismissed", "credit_repair",
+    "clone_confirmed", "black_list", "repair_request",   "repair_approved",     "repair_refused"};
 constexpr std::string_view kSeverities[] = {"minor", "major", "serious"};
 // CBV 2.0 business steps that a custody handover can stand for.
 constexpr std::string_view kCustodySteps[] = {"shipping",  "receiving",    "departing",
@@ -125,6 +126,15 @@ constexpr FieldSpec kCreditEventFields[] = {
     {"reason", FT::kText, true, 1, 1000, {}, "what happened"},
     {"act_end_date", FT::kDate, true, 0, 0, {}, "end of the act (starts retention)"},
     {"reference", FT::kId, false, 1, 64, {}, "case or complaint reference"},
+    {"complaint_sha256",
+     FT::kSha256,
+     false,
+     0,
+     0,
+     {},
+     "SHA-256 of the complaint's canonical document (complaint_upheld / complaint_dismissed)"},
+    {"listing", FT::kSha256, false, 0, 0, {}, "repair_*: record id of the black_list event"},
+    {"request", FT::kSha256, false, 0, 0, {}, "repair_approved / repair_refused: record id of the request"},
 };
 constexpr FieldSpec kCreditPolicyFields[] = {
     {"version", FT::kInteger, true, 1, 1'000'000, {}, "policy version, +1 each time"},
@@ -471,6 +481,26 @@ std::optional<Reject> CheckCrossField(RecordKind kind, const Json& body) {
       if (lot_subject && !body.contains("lot")) return SchemaError("lot", "is required with gtin");
       return std::nullopt;
     }
+    case RecordKind::kCreditEvent: {
+      const std::string event = str("event");
+      const bool complaint = event == "complaint_upheld" || event == "complaint_dismissed";
+      const bool request = event == "repair_request";
+      const bool decision = event == "repair_approved" || event == "repair_refused";
+      if (body.contains("complaint_sha256") && !complaint) {
+        return SchemaError("complaint_sha256", "is only for complaint_upheld and complaint_dismissed");
+      }
+      if ((request || decision) != body.contains("listing")) {
+        return SchemaError("listing",
+                           request || decision
+                               ? "is required for repair_request, repair_approved and repair_refused"
+                               : "is only for repair_request, repair_approved and repair_refused");
+      }
+      if (decision != body.contains("request")) {
+        return SchemaError("request", decision ? "is required for repair_approved and repair_refused"
+                                               : "is only for repair_approved and repair_refused");
+      }
+      return std::nullopt;
+    }
     case RecordKind::kCustody:
       if (str("from") == str("to")) return SchemaError("to", "must differ from from");
       return std::nullopt;
@@ -568,6 +598,53 @@ std::optional<int64_t> ParseDate(std::string_view s) {
   int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
   int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return static_cast<int64_t>(era) * 146097 + doe - 719468;
+}
+
+namespace {
+struct Civil {
+  int64_t y;
+  int m;
+  int d;
+};
+// Civil from days (Howard Hinnant's algorithm), the inverse of ParseDate's.
+Civil CivilFromDays(int64_t z) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  const int m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  return Civil{yoe + era * 400 + (m <= 2 ? 1 : 0), m, d};
+}
+int64_t DaysFromCivil(int64_t y, int m, int d) {
+  y -= m <= 2 ? 1 : 0;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+}  // namespace
+
+std::string FormatDate(int64_t days) {
+  Civil c = CivilFromDays(days);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04lld-%02d-%02d", static_cast<long long>(c.y), c.m, c.d);
+  return buf;
+}
+
+int64_t DayOfUnixSeconds(int64_t seconds) {
+  return seconds >= 0 ? seconds / 86400 : -((-seconds + 86399) / 86400);
+}
+
+int64_t AddYears(int64_t days, int years) {
+  Civil c = CivilFromDays(days);
+  const int64_t y = c.y + years;
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (c.m == 2 && c.d == 29 && !leap) return DaysFromCivil(y, 3, 1);
+  return DaysFromCivil(y, c.m, c.d);
 }
 
 }  // namespace traceledger::ledger

@@ -76,6 +76,13 @@ bool IsValidGtin14(std::string_view gtin);
 
 // Days since 1970-01-01 for a valid YYYY-MM-DD date; nullopt otherwise.
 std::optional<int64_t> ParseDate(std::string_view date);
+// YYYY-MM-DD of a day number (days since 1970-01-01; proleptic Gregorian).
+std::string FormatDate(int64_t days);
+// The UTC day of a Unix time in seconds (floor division).
+int64_t DayOfUnixSeconds(int64_t seconds);
+// The same month and day `years` later; 29 February becomes 1 March when
+// the target year is not a leap year.
+int64_t AddYears(int64_t days, int years);
 
 }  // namespace traceledger::ledger
 

@@ -115,6 +115,16 @@ std::string ShipmentHistoryPrefix(std::string_view shipment) {
   k += '\0';
   return k;
 }
+namespace {
+std::string WithHash(std::string k, const chain::Hash& id) {
+  k.append(reinterpret_cast<const char*>(id.data()), id.size());
+  return k;
+}
+}  // namespace
+std::string BlackListing(const chain::Hash& record_id) { return WithHash("cb/", record_id); }
+std::string ListingRepaired(const chain::Hash& listing_id) { return WithHash("ca/", listing_id); }
+std::string RepairRequest(const chain::Hash& record_id) { return WithHash("cq/", record_id); }
+std::string RepairDecided(const chain::Hash& request_id) { return WithHash("cd/", request_id); }
 std::string WithSeq(std::string prefix, uint64_t seq) {
   size_t n = prefix.size();
   prefix.resize(n + 8);
@@ -143,7 +153,7 @@ std::string PrintableKey(std::string_view key) {
 }
 
 // Facts are canonical JSON of one fixed shape,
-//   {["owner":"…",]["party":"…",]["public_key":"…",]"seq":N}
+//   {["date":"…",]["owner":"…",]["party":"…",]["public_key":"…",]["ref":"…",]"seq":N}
 // (members in RFC 8785 order), whose strings are party ids or lowercase hex
 // and so never need escaping. Encoding and decoding are written out by hand
 // because every record reads several facts; the decoder accepts exactly
@@ -158,9 +168,11 @@ std::string EncodeFact(const Fact& fact) {
     out += value;
     out += "\",";
   };
+  member("date", fact.date);
   member("owner", fact.owner);
   member("party", fact.party);
   member("public_key", fact.public_key);
+  member("ref", fact.ref);
   out += "\"seq\":";
   out += std::to_string(fact.seq);
   out += '}';
@@ -190,7 +202,8 @@ std::optional<Fact> DecodeFact(std::string_view v) {
     v.remove_prefix(end + 2);
     return true;
   };
-  if (!member("owner", f.owner) || !member("party", f.party) || !member("public_key", f.public_key)) {
+  if (!member("date", f.date) || !member("owner", f.owner) || !member("party", f.party) ||
+      !member("public_key", f.public_key) || !member("ref", f.ref)) {
     return std::nullopt;
   }
   if (!v.starts_with("\"seq\":")) return std::nullopt;

@@ -30,6 +30,12 @@
 //   hl/<gtin><lot>\0<seq 8 BE>   -> ""                   lot history
 //   hs/<shipment>\0<seq 8 BE>    -> ""                   shipment history
 //   lf/<gtin><lot>\0<seq 8 BE>   -> ""                   lot failed an inspection
+//   cb/<record id 32 bytes>      -> {"date","owner","seq"}  black_list credit event
+//                                   (owner = merchant, date = listing date)
+//   cq/<record id 32 bytes>      -> {"owner","ref","seq"}   repair request
+//                                   (owner = merchant, ref = listing id hex)
+//   cd/<request id 32 bytes>     -> {"seq"}              repair request decided
+//   ca/<listing id 32 bytes>     -> {"seq"}              listing repaired (approved)
 #ifndef TRACELEDGER_LEDGER_STATE_H_
 #define TRACELEDGER_LEDGER_STATE_H_
 
@@ -101,6 +107,12 @@ std::string Shipment(std::string_view shipment);
 std::string PolicyVersion(int64_t version);
 std::string LotHistoryPrefix(std::string_view gtin, std::string_view lot);
 std::string ShipmentHistoryPrefix(std::string_view shipment);
+// Credit repair (FORMAT.md §7.4): black listings, repair requests and
+// decisions, keyed by the 32-byte record id.
+std::string BlackListing(const chain::Hash& record_id);
+std::string ListingRepaired(const chain::Hash& listing_id);
+std::string RepairRequest(const chain::Hash& record_id);
+std::string RepairDecided(const chain::Hash& request_id);
 // prefix + 8-byte BE seq.
 std::string WithSeq(std::string prefix, uint64_t seq);
 // The seq at the end of a history key; REQUIRES key.size() >= 8.
@@ -116,6 +128,8 @@ struct Fact {
   std::string owner;       // products, lots, batches, shipments
   std::string party;       // keys
   std::string public_key;  // keys (hex)
+  std::string date;        // black listings: YYYY-MM-DD
+  std::string ref;         // repair requests: the listing's record id (hex)
 };
 
 std::string EncodeFact(const Fact& fact);

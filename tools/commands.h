@@ -38,6 +38,9 @@ void AddCodesCommands(CLI::App& app, CommandContext context);
 // `bundle code|lot|shipment` and `verify-bundle`: offline evidence bundles
 // (tools/cmd_bundle.cc).
 void AddBundleCommands(CLI::App& app, CommandContext& ctx);
+// `credit show|history|lists|report|verify-report|default-policy`: merchant
+// credit (tools/cmd_credit.cc).
+void AddCreditCommands(CLI::App& app, CommandContext& ctx);
 
 }  // namespace traceledger::tools
 

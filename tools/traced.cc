@@ -30,6 +30,7 @@
 #include <string>
 #include <thread>
 
+#include "api/credit_service.h"
 #include "api/http.h"
 #include "api/jsonrpc_client.h"
 #include "api/node_service.h"
@@ -400,6 +401,25 @@ int Run(const Flags& f, Logger& log, const sigset_t& stop_signals) {
                                     {"remote", req.remote_addr}});
                          }});
   service.Register(server);
+  // --- credit routes ---
+  // Merchant credit (api/credit_service.h): the book catches up with the
+  // ledger when asked, so ingest never waits for it. Reports are signed
+  // with the operator key on a primary; a replica answers them 503.
+  ledger::CreditBook credit_book;
+  std::optional<wallet::SecretKey> credit_signer;
+  if (!replica) {
+    try {
+      credit_signer = LoadKey(dir.OperatorKeyPath(), f.passphrase_file, "TRACELEDGER_OPERATOR_PASSPHRASE");
+    } catch (const CliError& e) {
+      log.Log("warn", "credit_reports_unsigned", {{"message", e.what()}});
+    }
+  }
+  api::CreditService credit_service(*ledger, credit_book,
+                                    api::CreditServiceOptions{.signer = std::move(credit_signer)});
+  credit_service.Register(server);
+  // The consumer page (below) and the customs views take
+  // api::MakeCreditLookup(*ledger, credit_book).
+  // --- end credit routes ---
   // --- web routes ---
   // The Digital Link resolver, consumer page and PIN check over the scan
   // store <data>/scans (sync=false: a kill -9 loses nothing acknowledged;

@@ -26,6 +26,7 @@
 #include "chain/checkpoint.h"
 #include "chain/merkle.h"
 #include "chain/store.h"
+#include "ledger/credit_policy.h"
 #include "ledger/ledger.h"
 #include "ledger/record.h"
 #include "ledger/schema.h"
@@ -44,6 +45,14 @@ using testing::Actor;
 // after a dozen setup blocks.
 constexpr int kRounds = 180;
 constexpr int kMerchants = 4;
+
+// The shipped default credit policy with the reward's points changed: a
+// valid policy that differs per version.
+Json PolicyWithRewardPoints(int points) {
+  Json policy = *ParseStrictJson(DefaultCreditPolicyJson());
+  policy["effects"]["reward"]["points"] = points % 100;
+  return policy;
+}
 
 std::string MakeScratchDir(const char* tag) {
   std::string tmpl = std::string("/tmp/tl-") + tag + "-XXXXXX";
@@ -119,7 +128,7 @@ class LedgerBuilder : public testing::LedgerFixture {
                op_),
           Make(RecordKind::kKeyRevocation,
                {{"party", "spare"}, {"key_id", spare.key.Public().KeyId()}, {"reason", "laptop lost"}}, op_),
-          Make(RecordKind::kCreditPolicy, {{"version", 1}, {"policy", {{"penalty_points", 10}}}}, reg_),
+          Make(RecordKind::kCreditPolicy, {{"version", 1}, {"policy", PolicyWithRewardPoints(10)}}, reg_),
       };
       if (!SubmitAll(batch)) return false;
     }
@@ -229,9 +238,9 @@ class LedgerBuilder : public testing::LedgerFixture {
     }
     if (r % 40 == 39) {
       ++policy_version;
-      out.push_back(Make(RecordKind::kCreditPolicy,
-                         {{"version", policy_version}, {"policy", {{"penalty_points", 10 + policy_version}}}},
-                         reg_));
+      out.push_back(
+          Make(RecordKind::kCreditPolicy,
+               {{"version", policy_version}, {"policy", PolicyWithRewardPoints(10 + policy_version)}}, reg_));
     }
   }
 

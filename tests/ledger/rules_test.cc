@@ -12,6 +12,7 @@
 
 #include "chain/hash.h"
 #include "ledger/canonical_json.h"
+#include "ledger/credit_policy.h"
 #include "tests/ledger/fixture.h"
 #include "util/encoding.h"
 
@@ -77,7 +78,8 @@ class RulesTest : public LedgerFixture {
             {"act_end_date", "2026-10-31"}};
   }
   static Json PolicyBody(int64_t version) {
-    return {{"version", version}, {"policy", {{"weights", {{"qualification", 20}, {"credit_history", 30}}}}}};
+    // The shipped default: the rules refuse a policy that does not parse.
+    return {{"version", version}, {"policy", *ParseStrictJson(DefaultCreditPolicyJson())}};
   }
   static Json RevocationBody(const std::string& gtin, const std::string& lot,
                              std::vector<std::string> serials) {
