@@ -240,6 +240,13 @@ void HttpServer::Stop() {
 
 int HttpServer::port() const { return impl_->port; }
 
+std::vector<RouteInfo> HttpServer::routes() const {
+  std::vector<RouteInfo> out;
+  out.reserve(impl_->routes.size());
+  for (const RouteEntry& r : impl_->routes) out.push_back(RouteInfo{r.method, r.pattern});
+  return out;
+}
+
 HttpClient::HttpClient(std::string base_url, ClientOptions options)
     : base_url_(std::move(base_url)), options_(options) {}
 
