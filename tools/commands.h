@@ -38,6 +38,9 @@ void AddCodesCommands(CLI::App& app, CommandContext context);
 // `bundle code|lot|shipment` and `verify-bundle`: offline evidence bundles
 // (tools/cmd_bundle.cc).
 void AddBundleCommands(CLI::App& app, CommandContext& ctx);
+// `complaints list|show|erase`: the off-ledger complaint store
+// (tools/cmd_complaints.cc).
+void AddComplaintCommands(CLI::App& app, CommandContext& ctx);
 
 }  // namespace traceledger::tools
 
