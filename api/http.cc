@@ -1,6 +1,9 @@
 #include "api/http.h"
 
 #include <httplib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
@@ -124,6 +127,7 @@ struct HttpServer::Impl {
   std::vector<RouteEntry> routes;
   std::thread thread;
   int port = 0;
+  int listen_fd = -1;  // the listening socket, once created
   bool started = false;
 
   HttpResponse Dispatch(const httplib::Request& raw, std::string& route_out, HttpRequest& req) {
@@ -168,14 +172,21 @@ Result<int, std::string> HttpServer::Start() {
   const ServerOptions& o = im.options;
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let
   // a second node bind the same port and silently take half the traffic.
-  s.set_socket_options([](socket_t sock) {
+  // TCP_NODELAY on the listening socket is inherited by every accepted
+  // one (Linux): httplib writes the headers and the body separately, and
+  // with Nagle's algorithm the body waits for the client's delayed ACK —
+  // 40 ms per keep-alive request.
+  s.set_socket_options([&im](socket_t sock) {
+    im.listen_fd = sock;
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
+    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<const void*>(&yes), sizeof(yes));
   });
   s.set_payload_max_length(o.max_body_bytes);
   s.set_read_timeout(o.read_timeout_s, 0);
   s.set_write_timeout(o.write_timeout_s, 0);
   s.set_keep_alive_timeout(o.keep_alive_timeout_s);
+  s.set_keep_alive_max_count(o.keep_alive_max_requests);
   size_t threads = std::max<size_t>(1, o.threads);
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // One catch-all handler per method; routing is ours (httplib 0.11 has no
@@ -221,6 +232,11 @@ Result<int, std::string> HttpServer::Start() {
     return std::string("cannot listen on ") + o.host + ":" + std::to_string(o.port) +
            ": address in use, not available on this machine, or not permitted";
   }
+  // httplib listens with a backlog of 5: a burst of new connections (64
+  // benchmark clients reconnecting) overflows it and the dropped SYNs are
+  // retried after a second. Listening again on a listening socket only
+  // changes its backlog.
+  if (im.listen_fd >= 0) ::listen(im.listen_fd, SOMAXCONN);
   im.port = port;
   im.started = true;
   im.thread = std::thread([&s] { s.listen_after_bind(); });

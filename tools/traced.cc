@@ -117,7 +117,7 @@ struct Flags {
   std::string log_level = "info";
   uint32_t fetch_blocks = ledger::kMaxRangeBlocks;
   int poll_ms = 1000;
-  size_t http_threads = 8;
+  size_t http_threads = 64;
   int read_timeout_s = 5;
   bool access_log = false;
   bool print_routes = false;
