@@ -189,21 +189,20 @@ run_wrk() {
   printf '  %-14s %12s req/s   p99 %8s ms   non-2xx %s\n' "$name" "$rps" "$p99" "${non2xx:-0}"
 }
 
-GET_LUA=$ROOT/bench/wrk/random_get.lua
-VERIFY_LUA=$ROOT/bench/wrk/verify.lua
+LUA=$ROOT/bench/wrk/bench.lua
 echo "/scan.json" > "$WORK/nginx-json.txt"
 echo "/scan.html" > "$WORK/nginx-html.txt"
 
 skipped=()
 if [ "$json_status" = 200 ]; then
-  run_wrk traced-json "http://127.0.0.1:$PORT" "$GET_LUA" WRK_PATHS="$WORK/paths.txt" WRK_ACCEPT=application/json
-  run_wrk nginx-json "http://127.0.0.1:$NGINX_PORT" "$GET_LUA" WRK_PATHS="$WORK/nginx-json.txt" WRK_ACCEPT=application/json
+  run_wrk traced-json "http://127.0.0.1:$PORT" "$LUA" WRK_MODE=get WRK_PATHS="$WORK/paths.txt" WRK_ACCEPT=application/json
+  run_wrk nginx-json "http://127.0.0.1:$NGINX_PORT" "$LUA" WRK_MODE=get WRK_PATHS="$WORK/nginx-json.txt" WRK_ACCEPT=application/json
 else
   skipped+=("resolver JSON (GET /01/… answered $json_status)")
 fi
 if [ "$html_status" = 200 ]; then
-  run_wrk traced-html "http://127.0.0.1:$PORT" "$GET_LUA" WRK_PATHS="$WORK/paths.txt" WRK_ACCEPT=text/html
-  run_wrk nginx-html "http://127.0.0.1:$NGINX_PORT" "$GET_LUA" WRK_PATHS="$WORK/nginx-html.txt" WRK_ACCEPT=text/html
+  run_wrk traced-html "http://127.0.0.1:$PORT" "$LUA" WRK_MODE=get WRK_PATHS="$WORK/paths.txt" WRK_ACCEPT=text/html
+  run_wrk nginx-html "http://127.0.0.1:$NGINX_PORT" "$LUA" WRK_MODE=get WRK_PATHS="$WORK/nginx-html.txt" WRK_ACCEPT=text/html
 else
   skipped+=("resolver HTML (GET /01/… answered $html_status)")
 fi
@@ -212,8 +211,8 @@ if [ -n "${BENCH_RECORDS:-}" ]; then
   record_status=$(probe application/json "$WWW/record.json" "$(head -1 "$WORK/records.txt")")
   echo "/record.json" > "$WORK/nginx-record.txt"
   if [ "$record_status" = 200 ]; then
-    run_wrk traced-record "http://127.0.0.1:$PORT" "$GET_LUA" WRK_PATHS="$WORK/records.txt" WRK_ACCEPT=application/json
-    run_wrk nginx-record "http://127.0.0.1:$NGINX_PORT" "$GET_LUA" WRK_PATHS="$WORK/nginx-record.txt" WRK_ACCEPT=application/json
+    run_wrk traced-record "http://127.0.0.1:$PORT" "$LUA" WRK_MODE=get WRK_PATHS="$WORK/records.txt" WRK_ACCEPT=application/json
+    run_wrk nginx-record "http://127.0.0.1:$NGINX_PORT" "$LUA" WRK_MODE=get WRK_PATHS="$WORK/nginx-record.txt" WRK_ACCEPT=application/json
   else
     skipped+=("GET /v1/records/{id} (answered $record_status)")
   fi
@@ -221,7 +220,7 @@ fi
 verify_status=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
   -d "{\"codes\":[\"$(head -1 "$WORK/codes.txt")\"]}" "http://127.0.0.1:$PORT/v1/verify")
 if [ "$verify_status" = 200 ]; then
-  run_wrk traced-verify "http://127.0.0.1:$PORT" "$VERIFY_LUA" WRK_CODES="$WORK/codes.txt" WRK_BATCH="$VERIFY_BATCH"
+  run_wrk traced-verify "http://127.0.0.1:$PORT" "$LUA" WRK_MODE=verify WRK_CODES="$WORK/codes.txt" WRK_BATCH="$VERIFY_BATCH"
 else
   skipped+=("batch verification (POST /v1/verify answered $verify_status)")
 fi

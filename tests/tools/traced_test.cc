@@ -302,23 +302,29 @@ TEST(TracedTest, AReplicaSurvivesSigkillDuringSyncAndCatchesUp) {
   EXPECT_EQ(CompareStores(primary->store(), (*mirror)->store()), "");
 }
 
-TEST(TracedTest, APrimaryTakesWritesAndStopsGracefully) {
-  TempDir dir;
-  ReplicaWorld world;
-  const std::string data = dir.Sub("node");
+// A primary data directory `data` with the world's ledger and the
+// operator keystore; returns the passphrase environment.
+std::map<std::string, std::string> MakePrimaryData(ReplicaWorld& world, const std::string& data) {
   std::filesystem::create_directories(data);
   {
     auto primary = world.Create(data + "/ledger");
-    ASSERT_NE(primary, nullptr);
+    EXPECT_NE(primary, nullptr);
   }
   const std::string passphrase = "node passphrase";
   auto saved = wallet::SaveKeystore(data + "/operator.key", world.operator_key(), passphrase,
                                     wallet::SaveOptions{.kdf = {.n = 1024, .r = 8, .p = 1}});
-  ASSERT_TRUE(saved.ok()) << saved.error().message;
+  EXPECT_TRUE(saved.ok()) << saved.error().message;
+  return {{"TRACELEDGER_OPERATOR_PASSPHRASE", passphrase}};
+}
+
+TEST(TracedTest, APrimaryTakesWritesAndStopsGracefully) {
+  TempDir dir;
+  ReplicaWorld world;
+  const std::string data = dir.Sub("node");
+  const auto env = MakePrimaryData(world, data);
   std::vector<std::string> records = world.Custody(0, 3, "over http");
   {
-    Traced node({"--data", data, "--listen", "127.0.0.1:0"},
-                {{"TRACELEDGER_OPERATOR_PASSPHRASE", passphrase}});
+    Traced node({"--data", data, "--listen", "127.0.0.1:0"}, env);
     const int port = node.Port();
     ASSERT_NE(port, 0) << node.Log();
     auto started = node.WaitFor("starting");
@@ -536,21 +542,6 @@ TEST(TracedTest, VerifiabilityFlagsAreCheckedBeforeAnythingStarts) {
 }
 
 // --- operations (ops) ---
-
-// A primary data directory under `dir` with the world's ledger and the
-// operator keystore; returns the passphrase environment.
-std::map<std::string, std::string> MakePrimaryData(ReplicaWorld& world, const std::string& data) {
-  std::filesystem::create_directories(data);
-  {
-    auto primary = world.Create(data + "/ledger");
-    EXPECT_NE(primary, nullptr);
-  }
-  const std::string passphrase = "node passphrase";
-  auto saved = wallet::SaveKeystore(data + "/operator.key", world.operator_key(), passphrase,
-                                    wallet::SaveOptions{.kdf = {.n = 1024, .r = 8, .p = 1}});
-  EXPECT_TRUE(saved.ok()) << saved.error().message;
-  return {{"TRACELEDGER_OPERATOR_PASSPHRASE", passphrase}};
-}
 
 TEST(TracedOpsTest, ConfiguredByEnvironmentWithFlagsWinning) {
   TempDir dir;
