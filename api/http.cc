@@ -1,8 +1,6 @@
 #include "api/http.h"
 
 #include <httplib.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -138,7 +136,11 @@ struct HttpServer::Impl {
     req.remote_addr = raw.remote_addr;
     for (const auto& [k, v] : raw.params) req.query.emplace(k, v);
     for (const auto& [k, v] : raw.headers) req.headers.emplace_back(k, v);
-    std::vector<std::string> parts = SplitPath(raw.path);
+    // Segments are split on the path as received and decoded one by one,
+    // so that an encoded '/' (%2F, e.g. in a GS1 lot number) stays inside
+    // its segment instead of adding one.
+    std::vector<std::string> parts = SplitPath(std::string_view(raw.target).substr(0, raw.target.find('?')));
+    for (std::string& part : parts) part = httplib::detail::decode_url(part, /*convert_plus_to_space=*/false);
     bool path_known = false;
     for (const RouteEntry& route : routes) {
       std::map<std::string, std::string> params;
@@ -172,21 +174,20 @@ Result<int, std::string> HttpServer::Start() {
   const ServerOptions& o = im.options;
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let
   // a second node bind the same port and silently take half the traffic.
-  // TCP_NODELAY on the listening socket is inherited by every accepted
-  // one (Linux): httplib writes the headers and the body separately, and
-  // with Nagle's algorithm the body waits for the client's delayed ACK —
-  // 40 ms per keep-alive request.
   s.set_socket_options([&im](socket_t sock) {
     im.listen_fd = sock;
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
-    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<const void*>(&yes), sizeof(yes));
   });
   s.set_payload_max_length(o.max_body_bytes);
   s.set_read_timeout(o.read_timeout_s, 0);
   s.set_write_timeout(o.write_timeout_s, 0);
   s.set_keep_alive_timeout(o.keep_alive_timeout_s);
-  s.set_keep_alive_max_count(o.keep_alive_max_requests);
+  // Answers are written in two sends (headers, body): without TCP_NODELAY,
+  // Nagle's algorithm holds the body until the client's delayed ACK, ~40 ms
+  // per keep-alive request.
+  s.set_tcp_nodelay(true);
+  s.set_keep_alive_max_count(100);
   size_t threads = std::max<size_t>(1, o.threads);
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // One catch-all handler per method; routing is ours (httplib 0.11 has no

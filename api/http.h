@@ -66,10 +66,6 @@ struct ServerOptions {
   int read_timeout_s = 10;                  // headers and body
   int write_timeout_s = 10;
   int keep_alive_timeout_s = 5;
-  // Requests one connection may carry before the server closes it
-  // (httplib's own default is 5, which makes busy clients reconnect
-  // constantly).
-  size_t keep_alive_max_requests = 100;
   size_t threads = 8;
   // Called once per answered request (after the handler), e.g. for logs
   // and metrics; route is the pattern that matched ("" if none).
