@@ -27,6 +27,7 @@
 # WORK=<dir> (kept; default a fresh temp dir, removed at exit unless
 # KEEP=1) REUSE=1 (reuse WORK's data directory when it holds CODES codes)
 # BUILD=build (the CMake build directory; built when the tools are missing)
+# TRACED_ARGS="--scan-rate 0" (extra traced flags; rate limits off for wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -43,6 +44,7 @@ NGINX_WORKERS=${NGINX_WORKERS:-2}
 PORT=${PORT:-18080}
 NGINX_PORT=${NGINX_PORT:-18081}
 BUILD=${BUILD:-build}
+TRACED_ARGS=${TRACED_ARGS:---scan-rate 0}
 GTIN=09501101530003
 LOT=BENCH1
 
@@ -120,7 +122,8 @@ echo "codes in the ledger: $(tail -q -n +2 "$WORK"/print/*.csv | wc -l); URIs sa
 
 # --- 3. servers -------------------------------------------------------------
 say "starting traced on 127.0.0.1:$PORT"
-"$TRACED" --data "$DATA" --listen "127.0.0.1:$PORT" --http-threads "$HTTP_THREADS" --log-level warn \
+# Per-client rate limits off: wrk is one client (127.0.0.1) at 64 connections.
+"$TRACED" --data "$DATA" --listen "127.0.0.1:$PORT" --http-threads "$HTTP_THREADS" --log-level warn $TRACED_ARGS \
   2> "$WORK/traced.log" &
 PIDS+=($!)
 for _ in $(seq 1 300); do
