@@ -1,6 +1,7 @@
 #include "api/http.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
@@ -124,6 +125,7 @@ struct HttpServer::Impl {
   std::vector<RouteEntry> routes;
   std::thread thread;
   int port = 0;
+  int listen_fd = -1;  // the listening socket, once created
   bool started = false;
 
   HttpResponse Dispatch(const httplib::Request& raw, std::string& route_out, HttpRequest& req) {
@@ -172,7 +174,8 @@ Result<int, std::string> HttpServer::Start() {
   const ServerOptions& o = im.options;
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let
   // a second node bind the same port and silently take half the traffic.
-  s.set_socket_options([](socket_t sock) {
+  s.set_socket_options([&im](socket_t sock) {
+    im.listen_fd = sock;
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
   });
@@ -230,6 +233,11 @@ Result<int, std::string> HttpServer::Start() {
     return std::string("cannot listen on ") + o.host + ":" + std::to_string(o.port) +
            ": address in use, not available on this machine, or not permitted";
   }
+  // httplib listens with a backlog of 5: a burst of new connections (64
+  // benchmark clients reconnecting) overflows it and the dropped SYNs are
+  // retried after a second. Listening again on a listening socket only
+  // changes its backlog.
+  if (im.listen_fd >= 0) ::listen(im.listen_fd, SOMAXCONN);
   im.port = port;
   im.started = true;
   im.thread = std::thread([&s] { s.listen_after_bind(); });
@@ -248,6 +256,13 @@ void HttpServer::Stop() {
 }
 
 int HttpServer::port() const { return impl_->port; }
+
+std::vector<RouteInfo> HttpServer::routes() const {
+  std::vector<RouteInfo> out;
+  out.reserve(impl_->routes.size());
+  for (const RouteEntry& r : impl_->routes) out.push_back(RouteInfo{r.method, r.pattern});
+  return out;
+}
 
 HttpClient::HttpClient(std::string base_url, ClientOptions options)
     : base_url_(std::move(base_url)), options_(options) {}

@@ -53,6 +53,12 @@ HttpResponse JsonOk(std::string body, int status = 200);
 
 using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
+// One entry of a server's route table, as registered.
+struct RouteInfo {
+  std::string method;
+  std::string pattern;
+};
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0: any free port (see HttpServer::port())
@@ -87,6 +93,8 @@ class HttpServer {
   // Stops accepting, lets in-flight requests finish, joins. Idempotent.
   void Stop();
   int port() const;
+  // The route table in registration order (HEAD is implied by GET).
+  std::vector<RouteInfo> routes() const;
 
  private:
   struct Impl;

@@ -41,6 +41,9 @@ void AddBundleCommands(CLI::App& app, CommandContext& ctx);
 // `credit show|history|lists|report|verify-report|default-policy`: merchant
 // credit (tools/cmd_credit.cc).
 void AddCreditCommands(CLI::App& app, CommandContext& ctx);
+// `complaints list|show|erase`: the off-ledger complaint store
+// (tools/cmd_complaints.cc).
+void AddComplaintCommands(CLI::App& app, CommandContext& ctx);
 
 }  // namespace traceledger::tools
 

@@ -637,6 +637,7 @@ int Main(int argc, char** argv) {
   AddCodesCommands(app, ctx);
   AddBundleCommands(app, ctx);
   AddCreditCommands(app, ctx);
+  AddComplaintCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

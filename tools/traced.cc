@@ -14,14 +14,17 @@
 // publishing, stop following, stop accepting, let in-flight requests (writes included) finish, close the
 // ledger. Exit codes: 0 after a graceful stop, 2 bad flags, 3 when the data
 // directory or the listen address is unusable.
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <memory>
@@ -31,9 +34,13 @@
 #include <thread>
 
 #include "api/credit_service.h"
+#include "api/complaint_service.h"
+#include "api/complaint_store.h"
 #include "api/http.h"
 #include "api/jsonrpc_client.h"
+#include "api/metrics.h"
 #include "api/node_service.h"
+#include "api/openapi.h"
 #include "api/resolver_service.h"
 #include "api/witness_service.h"
 #include "chain/anchor.h"
@@ -113,7 +120,10 @@ struct Flags {
   std::string log_level = "info";
   uint32_t fetch_blocks = ledger::kMaxRangeBlocks;
   int poll_ms = 1000;
-  size_t http_threads = 8;
+  size_t http_threads = 64;
+  int read_timeout_s = 5;
+  bool access_log = false;
+  bool print_routes = false;
   // Checkpoints and witnesses (primary only).
   double checkpoint_interval_s = 0;  // 0: no checkpoints
   std::string witnesses_file;
@@ -198,6 +208,25 @@ std::optional<std::pair<std::string, int>> ParseListen(const std::string& text) 
   return std::pair{host, p};
 }
 
+// Why `data` cannot hold a node's files (missing, not a directory, not
+// writable); nullopt when it can.
+std::optional<std::string> DataDirProblem(const std::string& data) {
+  std::error_code ec;
+  auto status = std::filesystem::status(data, ec);
+  if (!std::filesystem::exists(status)) {
+    return data + " does not exist (run tracectl init first, or --follow a primary)";
+  }
+  if (!std::filesystem::is_directory(status)) return data + " is not a directory";
+  // Probe by creating a file: permission bits do not tell (root, ACLs,
+  // read-only mounts).
+  std::string probe = data + "/.traced-write-probe";
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return data + " is not writable: " + std::strerror(errno);
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return std::nullopt;
+}
+
 // Waits for SIGTERM or SIGINT, which every thread has blocked (so only
 // this sigwait sees them).
 int WaitForStopSignal(const sigset_t& signals) {
@@ -208,6 +237,8 @@ int WaitForStopSignal(const sigset_t& signals) {
 }
 
 int Run(const Flags& f, Logger& log, const sigset_t& stop_signals) {
+  const double start_time_s =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   auto fail = [&](int code, const std::string& event, const std::string& message) {
     log.Log("error", event, {{"message", message}});
     return code;
@@ -283,7 +314,9 @@ int Run(const Flags& f, Logger& log, const sigset_t& stop_signals) {
     if (!opened.ok()) return fail(kExitFailure, "data_dir_unusable", opened.error().message);
     ledger = std::move(opened).value();
   } else {
-    // Before asking for the key's passphrase: is there a ledger at all?
+    // Before asking for the key's passphrase: is there a usable directory
+    // and a ledger in it?
+    if (auto why = DataDirProblem(f.data)) return fail(kExitFailure, "data_dir_unusable", "--data: " + *why);
     if (!std::filesystem::exists(std::filesystem::path(dir.LedgerPath()) / "CURRENT")) {
       return fail(
           kExitFailure, "data_dir_unusable",
@@ -385,14 +418,18 @@ int Run(const Flags& f, Logger& log, const sigset_t& stop_signals) {
   api::NodeService service(*ledger, api::NodeOptions{.primary_url = f.follow,
                                                       .follower = follower.get(),
                                                       .anchorer = anchorer.get()});
+  std::unique_ptr<api::NodeMetrics> metrics;  // set before Start (ops block)
   api::HttpServer server(
       api::ServerOptions{.host = listen->first,
                          .port = listen->second,
                          .max_body_bytes = size_t{16} << 20,
+                         .read_timeout_s = f.read_timeout_s,
                          .threads = f.http_threads,
-                         .on_request = [&log](const api::HttpRequest& req, const api::HttpResponse& resp,
-                                              std::string_view route, double seconds) {
-                           log.Log(resp.status >= 500 ? "warn" : "debug", "request",
+                         .on_request = [&log, &metrics, access = f.access_log](
+                                           const api::HttpRequest& req, const api::HttpResponse& resp,
+                                           std::string_view route, double seconds) {
+                           if (metrics) metrics->Observe(req, resp, route, seconds);
+                           log.Log(resp.status >= 500 ? "warn" : access ? "info" : "debug", "request",
                                    {{"method", req.method},
                                     {"target", req.target},
                                     {"route", route},
@@ -434,10 +471,41 @@ int Run(const Flags& f, Logger& log, const sigset_t& stop_signals) {
         *ledger, *scan_store,
         api::ResolverOptions{.region_header = f.scan_region_header,
                              .scan_limit = {.rate_per_s = f.scan_rate, .burst = f.scan_burst},
-                             .pin_limit = {.rate_per_s = f.pin_rate, .burst = f.pin_burst}});
+                             .pin_limit = {.rate_per_s = f.pin_rate, .burst = f.pin_burst},
+                             .credit = api::MakeCreditLookup(*ledger, credit_book)});
     resolver->Register(server);
   }
   // --- end web routes ---
+  // --- ops routes ---
+  metrics = std::make_unique<api::NodeMetrics>(api::NodeMetricsOptions{
+      .height = [&ledger]() -> std::optional<uint64_t> {
+        auto tip = ledger->tip();
+        return tip ? std::optional<uint64_t>(tip->height) : std::nullopt;
+      },
+      .tree_size = [&ledger]() -> uint64_t {
+        auto tip = ledger->tip();
+        return tip ? tip->frontier.size() : 0;
+      },
+      .start_time_s = start_time_s});
+  metrics->Register(server);
+  if (resolver) metrics->AddScansRecorded([&resolver] { return resolver->scans_recorded(); });
+  api::AddOpenApiRoute(server);
+  auto complaint_store = api::ComplaintStore::Open(
+      api::ComplaintStoreOptions{.path = f.data + "/complaints", .key_path = f.data + "/complaints.key"});
+  if (!complaint_store.ok()) {
+    return fail(kExitFailure, "data_dir_unusable", "complaints: " + complaint_store.error().message);
+  }
+  api::ComplaintService complaints(**complaint_store, *ledger);
+  complaints.Register(server);
+  // --- end ops routes ---
+  if (f.print_routes) {
+    // The route table as built (tests/tools/ops_cli_test.cc checks it
+    // against api/openapi.json); nothing is served.
+    Json routes = Json::array();
+    for (const api::RouteInfo& r : server.routes()) routes.push_back({{"method", r.method}, {"pattern", r.pattern}});
+    std::printf("%s\n", routes.dump().c_str());
+    return kExitOk;
+  }
   auto port = server.Start();
   if (!port.ok()) return fail(kExitFailure, "listen_failed", "--listen: " + port.error());
   log.Log("info", "listening", {{"host", listen->first}, {"port", *port}});
@@ -530,16 +598,31 @@ int Main(int argc, char** argv) {
   CLI::App app{"traced — the TraceLedger node: a primary, or with --follow a verifying replica"};
   Flags f;
   if (const char* d = std::getenv("TRACELEDGER_DATA"); d != nullptr && *d != '\0') f.data = d;
-  app.add_option("--data,-d", f.data, "data directory (env TRACELEDGER_DATA)")->capture_default_str();
-  app.add_option("--listen", f.listen, "HOST:PORT to serve HTTP on (port 0: any free port)")
+  app.add_option("--data,-d", f.data, "data directory (env TRACED_DATA, else TRACELEDGER_DATA)")
+      ->envname("TRACED_DATA")
       ->capture_default_str();
-  app.add_option("--follow", f.follow, "run as a verifying replica of the primary at this URL");
+  app.add_option("--listen", f.listen, "HOST:PORT to serve HTTP on (port 0: any free port)")
+      ->envname("TRACED_ADDR")
+      ->capture_default_str();
+  app.add_option("--follow", f.follow, "run as a verifying replica of the primary at this URL")
+      ->envname("TRACED_FOLLOW");
   app.add_option("--passphrase-file", f.passphrase_file,
                  "primary: read the operator key's passphrase from this file (else "
-                 "TRACELEDGER_OPERATOR_PASSPHRASE / TRACELEDGER_PASSPHRASE, else a prompt)");
+                 "TRACELEDGER_OPERATOR_PASSPHRASE / TRACELEDGER_PASSPHRASE, else a prompt)")
+      ->envname("TRACED_PASSPHRASE_FILE");
   app.add_option("--log-level", f.log_level, "debug, info, warn or error")
+      ->envname("TRACED_LOG_LEVEL")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();
+  app.add_flag("--access-log", f.access_log, "log every request at level info (else at debug)")
+      ->envname("TRACED_ACCESS_LOG");
+  app.add_option("--read-timeout", f.read_timeout_s,
+                 "seconds a client may stay silent while sending a request (per read)")
+      ->envname("TRACED_READ_TIMEOUT")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  app.add_flag("--print-routes", f.print_routes,
+               "print the route table as JSON on stdout and exit without serving (for the OpenAPI check)");
   app.add_option("--fetch-blocks", f.fetch_blocks, "replica: blocks per fetch")
       ->check(CLI::Range(1u, ledger::kMaxRangeBlocks))
       ->capture_default_str();
@@ -547,6 +630,7 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(10, 3'600'000))
       ->capture_default_str();
   app.add_option("--http-threads", f.http_threads, "HTTP worker threads")
+      ->envname("TRACED_HTTP_THREADS")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   app.add_option("--checkpoint-interval", f.checkpoint_interval_s,

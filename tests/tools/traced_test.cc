@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -301,23 +302,29 @@ TEST(TracedTest, AReplicaSurvivesSigkillDuringSyncAndCatchesUp) {
   EXPECT_EQ(CompareStores(primary->store(), (*mirror)->store()), "");
 }
 
-TEST(TracedTest, APrimaryTakesWritesAndStopsGracefully) {
-  TempDir dir;
-  ReplicaWorld world;
-  const std::string data = dir.Sub("node");
+// A primary data directory `data` with the world's ledger and the
+// operator keystore; returns the passphrase environment.
+std::map<std::string, std::string> MakePrimaryData(ReplicaWorld& world, const std::string& data) {
   std::filesystem::create_directories(data);
   {
     auto primary = world.Create(data + "/ledger");
-    ASSERT_NE(primary, nullptr);
+    EXPECT_NE(primary, nullptr);
   }
   const std::string passphrase = "node passphrase";
   auto saved = wallet::SaveKeystore(data + "/operator.key", world.operator_key(), passphrase,
                                     wallet::SaveOptions{.kdf = {.n = 1024, .r = 8, .p = 1}});
-  ASSERT_TRUE(saved.ok()) << saved.error().message;
+  EXPECT_TRUE(saved.ok()) << saved.error().message;
+  return {{"TRACELEDGER_OPERATOR_PASSPHRASE", passphrase}};
+}
+
+TEST(TracedTest, APrimaryTakesWritesAndStopsGracefully) {
+  TempDir dir;
+  ReplicaWorld world;
+  const std::string data = dir.Sub("node");
+  const auto env = MakePrimaryData(world, data);
   std::vector<std::string> records = world.Custody(0, 3, "over http");
   {
-    Traced node({"--data", data, "--listen", "127.0.0.1:0"},
-                {{"TRACELEDGER_OPERATOR_PASSPHRASE", passphrase}});
+    Traced node({"--data", data, "--listen", "127.0.0.1:0"}, env);
     const int port = node.Port();
     ASSERT_NE(port, 0) << node.Log();
     auto started = node.WaitFor("starting");
@@ -532,6 +539,126 @@ TEST(TracedTest, VerifiabilityFlagsAreCheckedBeforeAnythingStarts) {
     EXPECT_EQ(node.ExitCode(), kExitUsage) << node.Log();
     EXPECT_TRUE(node.WaitFor("bad_flags").has_value()) << node.Log();
   }
+}
+
+// --- operations (ops) ---
+
+TEST(TracedOpsTest, ConfiguredByEnvironmentWithFlagsWinning) {
+  TempDir dir;
+  ReplicaWorld world;
+  const std::string data = dir.Sub("node");
+  auto env = MakePrimaryData(world, data);
+  env["TRACED_DATA"] = data;
+  env["TRACED_ADDR"] = "127.0.0.1:0";
+  env["TRACED_ACCESS_LOG"] = "1";
+  {
+    Traced node({}, env);
+    const int port = node.Port();
+    ASSERT_NE(port, 0) << node.Log();
+    auto started = node.WaitFor("starting");
+    ASSERT_TRUE(started.has_value());
+    EXPECT_EQ((*started)["data"], data);
+    EXPECT_EQ((*started)["listen"], "127.0.0.1:0");
+    api::HttpClient client(Url(port));
+    auto metrics = client.Get("/metrics");
+    ASSERT_TRUE(metrics.ok());
+    EXPECT_EQ(metrics->status, 200);
+    EXPECT_NE(metrics->body.find("traceledger_ledger_tree_size "), std::string::npos) << metrics->body;
+    // The access log: one info line per request, with its route.
+    auto line = node.WaitFor("request");
+    ASSERT_TRUE(line.has_value()) << node.Log();
+    EXPECT_EQ((*line)["level"], "info");
+    EXPECT_EQ((*line)["route"], "/metrics");
+    EXPECT_EQ((*line)["status"], 200);
+    node.Signal(SIGTERM);
+    EXPECT_EQ(node.ExitCode(), kExitOk) << node.Log();
+  }
+  // A flag overrides its variable.
+  env["TRACED_ADDR"] = "not an address";
+  {
+    Traced node({"--listen", "127.0.0.1:0"}, env);
+    ASSERT_NE(node.Port(), 0) << node.Log();
+    node.Signal(SIGTERM);
+    EXPECT_EQ(node.ExitCode(), kExitOk) << node.Log();
+  }
+  {
+    Traced node({}, env);
+    EXPECT_EQ(node.ExitCode(), kExitUsage) << node.Log();
+  }
+}
+
+TEST(TracedOpsTest, MissingFileOrUnwritableDataDirectoryIsAClearErrorAndExit3) {
+  TempDir dir;
+  { std::ofstream(dir.Sub("a-file")) << "x"; }
+  const std::pair<std::string, std::string> cases[] = {
+      {dir.Sub("missing"), "does not exist"},
+      {dir.Sub("a-file"), "is not a directory"},
+      // Not writable even for root.
+      {"/proc/self", "is not writable"},
+  };
+  for (const auto& [data, why] : cases) {
+    Traced node({"--data", data, "--listen", "127.0.0.1:0"});
+    EXPECT_EQ(node.ExitCode(), kExitFailure) << node.Log();
+    auto line = node.WaitFor("data_dir_unusable");
+    ASSERT_TRUE(line.has_value()) << node.Log();
+    EXPECT_NE((*line)["message"].get<std::string>().find(why), std::string::npos) << line->dump();
+  }
+}
+
+TEST(TracedOpsTest, SigtermDuringAStreamOfWritesLosesNoAcknowledgedRecord) {
+  TempDir dir;
+  ReplicaWorld world;
+  const std::string data = dir.Sub("node");
+  auto env = MakePrimaryData(world, data);
+  constexpr int kWriters = 4;
+  constexpr int kPerWriter = 300;
+  std::vector<std::string> records = world.Custody(0, kWriters * kPerWriter, "sigterm stream");
+  std::vector<std::vector<std::string>> acked(kWriters);
+  std::atomic<int> acks{0};
+  {
+    Traced node({"--data", data, "--listen", "127.0.0.1:0"}, env);
+    const int port = node.Port();
+    ASSERT_NE(port, 0) << node.Log();
+    std::vector<std::thread> writers;
+    for (int w = 0; w < kWriters; ++w) {
+      writers.emplace_back([&, w] {
+        api::HttpClient client(Url(port), api::ClientOptions{.connect_timeout_ms = 1000, .read_timeout_ms = 10000});
+        // Writer w sends records w, w+kWriters, ... (custody records of
+        // one shipment chain: each depends on none of the others' order).
+        for (int i = w; i < kWriters * kPerWriter; i += kWriters) {
+          auto r = client.Post("/v1/records", records[i], "application/json");
+          if (!r.ok()) break;  // the node is going away
+          if (r->status == 200) {
+            acked[w].push_back(records[i]);
+            acks++;
+          }
+        }
+      });
+    }
+    // SIGTERM once writes are flowing.
+    const auto give_up = Clock::now() + std::chrono::seconds(60);
+    while (acks < 40 && Clock::now() < give_up) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    node.Signal(SIGTERM);
+    for (auto& t : writers) t.join();
+    EXPECT_EQ(node.ExitCode(), kExitOk) << node.Log();
+  }
+  ASSERT_GE(acks.load(), 40);
+  auto reopened = ledger::Ledger::Open(ledger::LedgerOptions{.path = data + "/ledger"}, std::nullopt);
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  int checked = 0;
+  for (const auto& list : acked) {
+    for (const std::string& r : list) {
+      auto parsed = ledger::ParseRecord(r);
+      ASSERT_TRUE(parsed.ok());
+      auto stored = (*reopened)->GetRecord(parsed->id);
+      ASSERT_TRUE(stored.ok());
+      EXPECT_TRUE(stored->has_value()) << "an acknowledged record is missing after SIGTERM";
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, acks.load());
+  auto audit = ledger::Audit((*reopened)->store());
+  EXPECT_TRUE(audit.ok) << audit.reason;
 }
 
 }  // namespace
