@@ -134,6 +134,7 @@ struct HttpServer::Impl {
     req.remote_addr = raw.remote_addr;
     for (const auto& [k, v] : raw.params) req.query.emplace(k, v);
     for (const auto& [k, v] : raw.headers) req.headers.emplace_back(k, v);
+    for (const auto& [k, f] : raw.files) req.form.push_back(FormPart{f.name, f.filename, f.content_type, f.content});
     std::vector<std::string> parts = SplitPath(raw.path);
     bool path_known = false;
     for (const RouteEntry& route : routes) {

@@ -5,6 +5,8 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "ledger/owner_index.h"
+
 namespace traceledger::ledger {
 namespace {
 
@@ -525,6 +527,7 @@ std::vector<std::pair<std::string, std::string>> Effects(const Record& r, const 
       lot_history(r.Str("gtin"), r.Str("lot"));
       break;
   }
+  OwnerIndexEffects(r, author.party, index, out);  // og/ ol/ os/ oc/ (ledger/owner_index.h)
   return out;
 }
 
