@@ -38,6 +38,9 @@ void AddCodesCommands(CLI::App& app, CommandContext context);
 // `bundle code|lot|shipment` and `verify-bundle`: offline evidence bundles
 // (tools/cmd_bundle.cc).
 void AddBundleCommands(CLI::App& app, CommandContext& ctx);
+// `export epcis --lot GTIN:LOT | --shipment ID`: EPCIS 2.0 JSON-LD
+// (tools/cmd_export.cc).
+void AddExportCommands(CLI::App& app, CommandContext& ctx);
 
 }  // namespace traceledger::tools
 

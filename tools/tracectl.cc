@@ -636,6 +636,7 @@ int Main(int argc, char** argv) {
   AddAnchorCommands(app, ctx);
   AddCodesCommands(app, ctx);
   AddBundleCommands(app, ctx);
+  AddExportCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -32,6 +32,7 @@
 
 #include "api/http.h"
 #include "api/jsonrpc_client.h"
+#include "api/customs_service.h"
 #include "api/node_service.h"
 #include "api/witness_service.h"
 #include "chain/anchor.h"
@@ -392,6 +393,14 @@ int Run(const Flags& f, Logger& log, const sigset_t& stop_signals) {
                                     {"remote", req.remote_addr}});
                          }});
   service.Register(server);
+  // --- customs routes ---
+  // Ledger reads, a writer's own data, provenance, batch verification,
+  // EPCIS export (api/customs_service.h). The credit lookup and the
+  // clone-incident provider are left unset here (provenance says "not
+  // rated" / clone incidents unknown) until their owners wire them.
+  api::CustomsService customs(*ledger, api::CustomsOptions{});
+  customs.Register(server);
+  // --- end customs routes ---
   auto port = server.Start();
   if (!port.ok()) return fail(kExitFailure, "listen_failed", "--listen: " + port.error());
   log.Log("info", "listening", {{"host", listen->first}, {"port", *port}});
