@@ -819,6 +819,43 @@ HttpResponse CustomsService::PartyOwned(const HttpRequest& request) const {
                        {"next", page->next ? Json(*page->next) : Json(nullptr)}});
 }
 
+std::vector<qrcode::VerifyResult> CustomsService::VerifyTexts(const std::vector<std::string_view>& texts) {
+  RequestIssuerCache issuers(*issuers_);
+  std::vector<qrcode::VerifyResult> results(texts.size());
+  // The log index of the part that issued each genuine code (its ci/ fact);
+  // UINT64_MAX when there is none to read.
+  std::vector<uint64_t> part_of(texts.size(), UINT64_MAX);
+  pool_->ParallelFor(texts.size(), [&](size_t i) {
+    results[i] = qrcode::VerifyCode(texts[i], issuers);
+    if (results[i].verdict != qrcode::Verdict::kGenuine) return;
+    const qrcode::Code& c = *results[i].code;
+    auto raw = ledger_.store().Get(ledger::keys::CodeIssued(c.gtin, c.serial));
+    if (raw.ok() && raw->has_value()) {
+      if (auto fact = ledger::DecodeFact(**raw)) part_of[i] = fact->seq;
+    }
+  });
+  // Statuses part by part: the ledger keeps the few parts last read parsed,
+  // so codes of one part after another cost one parse per part.
+  std::vector<size_t> order;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    if (results[i].verdict == qrcode::Verdict::kGenuine) order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return part_of[a] < part_of[b]; });
+  std::vector<std::pair<size_t, size_t>> groups;  // [begin, end) in order
+  for (size_t k = 0; k < order.size();) {
+    size_t end = k + 1;
+    // Chunks of one part, so that a batch of one part still uses every thread.
+    while (end < order.size() && end - k < 512 && part_of[order[end]] == part_of[order[k]]) ++end;
+    groups.emplace_back(k, end);
+    k = end;
+  }
+  pool_->ParallelFor(groups.size(), [&](size_t g) {
+    for (size_t k = groups[g].first; k < groups[g].second; ++k) qrcode::LookUpStatus(results[order[k]], *statuses_);
+  });
+  codes_verified_.fetch_add(results.size(), std::memory_order_relaxed);
+  return results;
+}
+
 HttpResponse CustomsService::Verify(const HttpRequest& request) {
   Json body = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) return JsonError(400, "malformed", "body: not JSON; send {\"codes\":[\"…\",…]}");
@@ -837,12 +874,10 @@ HttpResponse CustomsService::Verify(const HttpRequest& request) {
       return JsonError(400, "schema", "body.codes[" + std::to_string(i) + "]: not a string");
     }
   }
-  RequestIssuerCache issuers(*issuers_);
-  std::vector<qrcode::VerifyResult> results(codes.size());
-  pool_->ParallelFor(codes.size(), [&](size_t i) {
-    results[i] = qrcode::VerifyCode(codes[i].get_ref<const std::string&>(), issuers, statuses_.get());
-  });
-  codes_verified_.fetch_add(results.size(), std::memory_order_relaxed);
+  std::vector<std::string_view> texts;
+  texts.reserve(codes.size());
+  for (const Json& c : codes) texts.emplace_back(c.get_ref<const std::string&>());
+  std::vector<qrcode::VerifyResult> results = VerifyTexts(texts);
   Tally tally;
   Json out = Json::array();
   for (size_t i = 0; i < results.size(); ++i) {
@@ -884,39 +919,40 @@ HttpResponse CustomsService::VerifyImages(const HttpRequest& request) {
                      "body: " + std::to_string(images.size()) + " images, at most " +
                          std::to_string(options_.max_images) + " per request");
   }
-  RequestIssuerCache issuers(*issuers_);
-  std::vector<Json> answers(images.size());
-  std::vector<Tally> tallies(images.size());
+  // Decode every image in parallel, then verify all their codes as one batch.
+  std::vector<std::optional<qrcode::ImageError>> errors(images.size());
+  std::vector<std::vector<std::string>> decoded_texts(images.size());
   pool_->ParallelFor(images.size(), [&](size_t i) {
-    const Image& img = images[i];
-    Json a = {{"image", img.name}, {"index", i}};
-    auto decoded = qrcode::DecodeImageBytes(
-        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(img.bytes.data()), img.bytes.size()));
+    auto decoded = qrcode::DecodeImageBytes(std::span<const uint8_t>(
+        reinterpret_cast<const uint8_t*>(images[i].bytes.data()), images[i].bytes.size()));
     if (!decoded.ok()) {
-      a["error"] = Json{{"code", std::string(qrcode::ImageErrorCodeName(decoded.error().code))},
-                        {"message", decoded.error().message}};
-      a["codes"] = Json::array();
-    } else {
-      Json codes = Json::array();
-      for (const auto& symbol : *decoded) {
-        qrcode::VerifyResult r = qrcode::VerifyCode(symbol.text, issuers, statuses_.get());
-        tallies[i].Add(r);
-        codes.push_back(qrcode::ToJson(r));
-      }
-      a["codes"] = std::move(codes);
+      errors[i] = decoded.error();
+      return;
     }
-    answers[i] = std::move(a);
+    for (auto& symbol : *decoded) decoded_texts[i].push_back(std::move(symbol.text));
   });
+  std::vector<std::string_view> texts;
+  for (const auto& list : decoded_texts) texts.insert(texts.end(), list.begin(), list.end());
+  std::vector<qrcode::VerifyResult> results = VerifyTexts(texts);
   Tally total;
   uint64_t image_errors = 0;
+  Json answers = Json::array();
+  size_t next = 0;
   for (size_t i = 0; i < images.size(); ++i) {
-    image_errors += answers[i].contains("error") ? 1 : 0;
-    total.total += tallies[i].total;
-    total.good += tallies[i].good;
-    for (const auto& [k, n] : tallies[i].verdicts) total.verdicts[k] += n;
-    for (const auto& [k, n] : tallies[i].statuses) total.statuses[k] += n;
+    Json a = {{"image", images[i].name}, {"index", i}};
+    Json codes = Json::array();
+    if (errors[i]) {
+      ++image_errors;
+      a["error"] = Json{{"code", std::string(qrcode::ImageErrorCodeName(errors[i]->code))},
+                        {"message", errors[i]->message}};
+    }
+    for (size_t k = 0; k < decoded_texts[i].size(); ++k, ++next) {
+      total.Add(results[next]);
+      codes.push_back(qrcode::ToJson(results[next]));
+    }
+    a["codes"] = std::move(codes);
+    answers.push_back(std::move(a));
   }
-  codes_verified_.fetch_add(total.total, std::memory_order_relaxed);
   Json summary = total.ToJson();
   summary["images"] = images.size();
   summary["image_errors"] = image_errors;
