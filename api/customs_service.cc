@@ -574,6 +574,35 @@ std::string Lowercase(std::string s) {
   return s;
 }
 
+// The lot named by the request's path and its history: an error response
+// for a bad path or an unknown lot.
+Result<std::pair<StoredRecord, std::vector<StoredRecord>>, HttpResponse> LotFromPath(const ledger::Ledger& ledger,
+                                                                                    const HttpRequest& request) {
+  const std::string& gtin = request.path_params.at("gtin");
+  const std::string& lot = request.path_params.at("lot");
+  if (auto bad = CheckGtin(gtin)) return *bad;
+  if (auto bad = CheckLot(lot)) return *bad;
+  auto record = ledger.GetLot(gtin, lot);
+  if (!record.ok()) return LedgerFailure(record.error());
+  if (!record->has_value()) return JsonError(404, "not_found", "no lot " + Quote(lot) + " of GTIN " + gtin);
+  auto history = ledger.LotHistory(gtin, lot);
+  if (!history.ok()) return LedgerFailure(history.error());
+  return std::pair{std::move(**record), std::move(history).value()};
+}
+
+// The same for the shipment named by the path.
+Result<std::pair<StoredRecord, std::vector<StoredRecord>>, HttpResponse> ShipmentFromPath(
+    const ledger::Ledger& ledger, const HttpRequest& request) {
+  const std::string& id = request.path_params.at("shipment");
+  if (auto bad = CheckShipmentId(id)) return *bad;
+  auto record = ledger.GetShipment(id);
+  if (!record.ok()) return LedgerFailure(record.error());
+  if (!record->has_value()) return JsonError(404, "not_found", "no shipment " + Quote(id));
+  auto history = ledger.ShipmentHistory(id);
+  if (!history.ok()) return LedgerFailure(history.error());
+  return std::pair{std::move(**record), std::move(history).value()};
+}
+
 }  // namespace
 
 bool PrefersHtml(std::string_view accept) {
@@ -651,67 +680,44 @@ void CustomsService::Register(HttpServer& server) {
 }
 
 HttpResponse CustomsService::Lot(const HttpRequest& request) const {
-  const std::string& gtin = request.path_params.at("gtin");
-  const std::string& lot = request.path_params.at("lot");
-  if (auto bad = CheckGtin(gtin)) return *bad;
-  if (auto bad = CheckLot(lot)) return *bad;
-  auto record = ledger_.GetLot(gtin, lot);
-  if (!record.ok()) return LedgerFailure(record.error());
-  if (!record->has_value()) return JsonError(404, "not_found", "no lot " + Quote(lot) + " of GTIN " + gtin);
-  auto history = ledger_.LotHistory(gtin, lot);
-  if (!history.ok()) return LedgerFailure(history.error());
+  auto found = LotFromPath(ledger_, request);
+  if (!found.ok()) return found.error();
+  const auto& [record, history] = *found;
   bool recalled = false;
-  for (const auto& s : *history) recalled = recalled || s.record.kind == RecordKind::kLotRecall;
-  return JsonBody(Json{{"gtin", gtin},
-                       {"lot", lot},
-                       {"owner", AuthorParty(ledger_, (*record)->record)},
+  for (const auto& s : history) recalled = recalled || s.record.kind == RecordKind::kLotRecall;
+  return JsonBody(Json{{"gtin", record.record.Str("gtin")},
+                       {"lot", record.record.Str("lot")},
+                       {"owner", AuthorParty(ledger_, record.record)},
                        {"recalled", recalled},
-                       {"record", EntryJson(**record)},
-                       {"history", HistoryJson(*history)}});
+                       {"record", EntryJson(record)},
+                       {"history", HistoryJson(history)}});
 }
 
 HttpResponse CustomsService::Shipment(const HttpRequest& request) const {
-  const std::string& id = request.path_params.at("shipment");
-  if (auto bad = CheckShipmentId(id)) return *bad;
-  auto record = ledger_.GetShipment(id);
-  if (!record.ok()) return LedgerFailure(record.error());
-  if (!record->has_value()) return JsonError(404, "not_found", "no shipment " + Quote(id));
-  auto history = ledger_.ShipmentHistory(id);
-  if (!history.ok()) return LedgerFailure(history.error());
-  return JsonBody(Json{{"shipment", id},
-                       {"owner", AuthorParty(ledger_, (*record)->record)},
-                       {"record", EntryJson(**record)},
-                       {"history", HistoryJson(*history)}});
+  auto found = ShipmentFromPath(ledger_, request);
+  if (!found.ok()) return found.error();
+  const auto& [record, history] = *found;
+  return JsonBody(Json{{"shipment", record.record.Str("shipment")},
+                       {"owner", AuthorParty(ledger_, record.record)},
+                       {"record", EntryJson(record)},
+                       {"history", HistoryJson(history)}});
+}
+
+HttpResponse CustomsService::Epcis(const std::vector<StoredRecord>& history) const {
+  HttpResponse r = JsonBody(ledger::BuildEpcisDocument(
+      history, ledger::EpcisOptions{.creation_time_s = options_.clock_s(), .ledger_url = options_.ledger_url}));
+  r.content_type = kLdJson;
+  return r;
 }
 
 HttpResponse CustomsService::LotEpcis(const HttpRequest& request) const {
-  const std::string& gtin = request.path_params.at("gtin");
-  const std::string& lot = request.path_params.at("lot");
-  if (auto bad = CheckGtin(gtin)) return *bad;
-  if (auto bad = CheckLot(lot)) return *bad;
-  auto record = ledger_.GetLot(gtin, lot);
-  if (!record.ok()) return LedgerFailure(record.error());
-  if (!record->has_value()) return JsonError(404, "not_found", "no lot " + Quote(lot) + " of GTIN " + gtin);
-  auto history = ledger_.LotHistory(gtin, lot);
-  if (!history.ok()) return LedgerFailure(history.error());
-  HttpResponse r = JsonBody(ledger::BuildEpcisDocument(
-      *history, ledger::EpcisOptions{.creation_time_s = options_.clock_s(), .ledger_url = options_.ledger_url}));
-  r.content_type = kLdJson;
-  return r;
+  auto found = LotFromPath(ledger_, request);
+  return found.ok() ? Epcis(found->second) : found.error();
 }
 
 HttpResponse CustomsService::ShipmentEpcis(const HttpRequest& request) const {
-  const std::string& id = request.path_params.at("shipment");
-  if (auto bad = CheckShipmentId(id)) return *bad;
-  auto record = ledger_.GetShipment(id);
-  if (!record.ok()) return LedgerFailure(record.error());
-  if (!record->has_value()) return JsonError(404, "not_found", "no shipment " + Quote(id));
-  auto history = ledger_.ShipmentHistory(id);
-  if (!history.ok()) return LedgerFailure(history.error());
-  HttpResponse r = JsonBody(ledger::BuildEpcisDocument(
-      *history, ledger::EpcisOptions{.creation_time_s = options_.clock_s(), .ledger_url = options_.ledger_url}));
-  r.content_type = kLdJson;
-  return r;
+  auto found = ShipmentFromPath(ledger_, request);
+  return found.ok() ? Epcis(found->second) : found.error();
 }
 
 HttpResponse CustomsService::Provenance(const HttpRequest& request) const {

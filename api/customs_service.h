@@ -87,6 +87,8 @@ class CustomsService {
   uint64_t codes_verified() const { return codes_verified_.load(std::memory_order_relaxed); }
 
  private:
+  HttpResponse Epcis(const std::vector<ledger::StoredRecord>& history) const;
+
   const ledger::Ledger& ledger_;
   CustomsOptions options_;
   std::unique_ptr<qrcode::LedgerIssuerLookup> issuers_;  // its GTIN owners are cached for good

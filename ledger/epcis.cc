@@ -32,7 +32,8 @@ std::string LocationUri(std::string_view location) {
 }
 
 // The members every event carries.
-Json BaseEvent(const char* type, const StoredRecord& s, const EpcisOptions& o) {
+Json BaseEvent(const char* type, const StoredRecord& s, const EpcisOptions& o, std::string_view action,
+               std::string_view biz_step, std::string_view disposition) {
   const Record& r = s.record;
   Json e = Json::object();
   e["type"] = type;
@@ -44,6 +45,9 @@ Json BaseEvent(const char* type, const StoredRecord& s, const EpcisOptions& o) {
   e["tl:logIndex"] = s.index;
   e["tl:blockHeight"] = s.height;
   if (!o.ledger_url.empty()) e["tl:record"] = o.ledger_url + "/v1/records/" + r.IdHex();
+  e["action"] = action;
+  e["bizStep"] = biz_step;
+  e["disposition"] = disposition;
   return e;
 }
 
@@ -70,10 +74,7 @@ std::optional<Json> EventOf(const StoredRecord& s, const EpcisOptions& o) {
   const Json& b = r.body;
   switch (r.kind) {
     case RecordKind::kLot: {
-      Json e = BaseEvent("ObjectEvent", s, o);
-      e["action"] = "ADD";
-      e["bizStep"] = "commissioning";
-      e["disposition"] = "active";
+      Json e = BaseEvent("ObjectEvent", s, o, "ADD", "commissioning", "active");
       e["epcList"] = Json::array();
       e["quantityList"] = Json::array({QuantityOf(r.Str("gtin"), r.Str("lot"), b.at("quantity").get<int64_t>())});
       Json ilmd = {{"cbvmda:lotNumber", r.Str("lot")}};
@@ -83,10 +84,7 @@ std::optional<Json> EventOf(const StoredRecord& s, const EpcisOptions& o) {
       return e;
     }
     case RecordKind::kCodeIssuance: {
-      Json e = BaseEvent("ObjectEvent", s, o);
-      e["action"] = "ADD";
-      e["bizStep"] = "commissioning";
-      e["disposition"] = "active";
+      Json e = BaseEvent("ObjectEvent", s, o, "ADD", "commissioning", "active");
       e["epcList"] = SerialUris(r);
       e["ilmd"] = Json{{"cbvmda:lotNumber", r.Str("lot")}};
       e["tl:batch"] = r.Str("batch");
@@ -95,19 +93,13 @@ std::optional<Json> EventOf(const StoredRecord& s, const EpcisOptions& o) {
       return e;
     }
     case RecordKind::kCodeRevocation: {
-      Json e = BaseEvent("ObjectEvent", s, o);
-      e["action"] = "DELETE";
-      e["bizStep"] = "decommissioning";
-      e["disposition"] = "inactive";
+      Json e = BaseEvent("ObjectEvent", s, o, "DELETE", "decommissioning", "inactive");
       e["epcList"] = SerialUris(r);
       e["tl:reason"] = r.Str("reason");
       return e;
     }
     case RecordKind::kLotRecall: {
-      Json e = BaseEvent("ObjectEvent", s, o);
-      e["action"] = "OBSERVE";
-      e["bizStep"] = "holding";
-      e["disposition"] = "recalled";
+      Json e = BaseEvent("ObjectEvent", s, o, "OBSERVE", "holding", "recalled");
       e["epcList"] = Json::array();
       e["quantityList"] = Json::array({Json{{"epcClass", Gs1ClassUri(r.Str("gtin"), r.Str("lot"))}}});
       e["tl:reason"] = r.Str("reason");
@@ -115,10 +107,9 @@ std::optional<Json> EventOf(const StoredRecord& s, const EpcisOptions& o) {
     }
     case RecordKind::kInspection: {
       const bool shipment = b.contains("shipment");
-      Json e = BaseEvent(shipment ? "AggregationEvent" : "ObjectEvent", s, o);
-      e["action"] = "OBSERVE";
-      e["bizStep"] = "inspecting";
-      e["disposition"] = r.Str("result");  // conformant | non_conformant: CBV 2.0 values as they are
+      // result: conformant | non_conformant, CBV 2.0 dispositions as they are.
+      Json e = BaseEvent(shipment ? "AggregationEvent" : "ObjectEvent", s, o, "OBSERVE", "inspecting",
+                         r.Str("result"));
       if (shipment) {
         e["parentID"] = ShipmentUri(r.Str("shipment"));
         e["childEPCs"] = Json::array();
@@ -133,10 +124,7 @@ std::optional<Json> EventOf(const StoredRecord& s, const EpcisOptions& o) {
       return e;
     }
     case RecordKind::kShipment: {
-      Json e = BaseEvent("AggregationEvent", s, o);
-      e["action"] = "ADD";
-      e["bizStep"] = "shipping";
-      e["disposition"] = "in_transit";
+      Json e = BaseEvent("AggregationEvent", s, o, "ADD", "shipping", "in_transit");
       e["parentID"] = ShipmentUri(r.Str("shipment"));
       Json children = Json::array();
       for (const auto& lot : b.at("lots")) {
@@ -157,10 +145,9 @@ std::optional<Json> EventOf(const StoredRecord& s, const EpcisOptions& o) {
       return e;
     }
     case RecordKind::kCustody: {
-      Json e = BaseEvent("AggregationEvent", s, o);
-      e["action"] = "OBSERVE";
-      e["bizStep"] = r.Str("biz_step");  // schema: CBV 2.0 business steps only
-      e["disposition"] = CustodyDisposition(r.Str("biz_step"));
+      // biz_step: the schema admits CBV 2.0 business steps only.
+      Json e = BaseEvent("AggregationEvent", s, o, "OBSERVE", r.Str("biz_step"),
+                         CustodyDisposition(r.Str("biz_step")));
       e["parentID"] = ShipmentUri(r.Str("shipment"));
       e["childEPCs"] = Json::array();
       e["readPoint"] = Json{{"id", LocationUri(r.Str("location"))}};
@@ -172,13 +159,11 @@ std::optional<Json> EventOf(const StoredRecord& s, const EpcisOptions& o) {
       return e;
     }
     case RecordKind::kCustomsDecision: {
-      Json e = BaseEvent("AggregationEvent", s, o);
       const std::string_view decision = r.Str("decision");
-      e["action"] = "OBSERVE";
-      e["bizStep"] = decision == "released" ? "entering_exiting" : "holding";
-      e["disposition"] = decision == "released" ? "in_transit"
+      Json e = BaseEvent("AggregationEvent", s, o, "OBSERVE", decision == "released" ? "entering_exiting" : "holding",
+                         decision == "released" ? "in_transit"
                          : decision == "held"   ? "sellable_not_accessible"
-                                                : "non_sellable_other";
+                                                : "non_sellable_other");
       e["parentID"] = ShipmentUri(r.Str("shipment"));
       e["childEPCs"] = Json::array();
       e["tl:customsDecision"] = decision;
