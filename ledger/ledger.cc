@@ -729,7 +729,7 @@ LedgerResult<std::vector<StoredRecord>> Ledger::ShipmentHistory(std::string_view
 }
 
 LedgerResult<std::shared_ptr<const StoredRecord>> Ledger::GetIssuancePart(uint64_t index) const {
-  constexpr size_t kCachedParts = 16;
+  const size_t cached_parts = std::max<size_t>(1, options_.cached_issuance_parts);
   {
     std::lock_guard<std::mutex> lock(part_cache_mu_);
     for (const auto& cached : part_cache_) {
@@ -744,7 +744,7 @@ LedgerResult<std::shared_ptr<const StoredRecord>> Ledger::GetIssuancePart(uint64
   auto part = std::make_shared<const StoredRecord>(std::move(**stored));
   if (part->record.kind == RecordKind::kCodeIssuance) {
     std::lock_guard<std::mutex> lock(part_cache_mu_);
-    if (part_cache_.size() >= kCachedParts) part_cache_.erase(part_cache_.begin());
+    if (part_cache_.size() >= cached_parts) part_cache_.erase(part_cache_.begin());
     part_cache_.push_back(part);
   }
   return part;
