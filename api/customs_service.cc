@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/resolver_page.h"
 #include "ledger/canonical_json.h"
 #include "ledger/epcis.h"
 #include "ledger/owner_index.h"
@@ -117,72 +118,6 @@ Json HistoryJson(const std::vector<StoredRecord>& history) {
 std::string AuthorParty(const ledger::Ledger& ledger, const ledger::Record& record) {
   auto fact = ledger::FactAsOf(ledger.committed_state(), ledger::keys::Key(record.author), UINT64_MAX);
   return fact ? fact->party : std::string();
-}
-
-// --- content negotiation ----------------------------------------------------
-
-// q of the best matching range for `type` ("text/html") in an Accept header.
-double AcceptQuality(std::string_view accept, std::string_view type) {
-  double best = -1;
-  int best_specificity = -1;
-  const std::string_view major = type.substr(0, type.find('/'));
-  size_t pos = 0;
-  while (pos <= accept.size()) {
-    size_t end = accept.find(',', pos);
-    if (end == std::string_view::npos) end = accept.size();
-    std::string_view item = accept.substr(pos, end - pos);
-    pos = end + 1;
-    double q = 1.0;
-    size_t semi = item.find(';');
-    std::string_view range = item.substr(0, semi);
-    while (!range.empty() && range.front() == ' ') range.remove_prefix(1);
-    while (!range.empty() && range.back() == ' ') range.remove_suffix(1);
-    if (semi != std::string_view::npos) {
-      std::string_view params = item.substr(semi);
-      size_t qp = params.find("q=");
-      if (qp != std::string_view::npos) q = std::atof(std::string(params.substr(qp + 2)).c_str());
-    }
-    int specificity = -1;
-    if (range == type) {
-      specificity = 2;
-    } else if (range.size() == major.size() + 2 && range.starts_with(major) && range.ends_with("/*")) {
-      specificity = 1;
-    } else if (range == "*/*") {
-      specificity = 0;
-    }
-    if (specificity > best_specificity) {
-      best_specificity = specificity;
-      best = q;
-    }
-  }
-  return best;
-}
-
-std::string HtmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 // --- owned listings ---------------------------------------------------------
@@ -605,39 +540,6 @@ Result<std::pair<StoredRecord, std::vector<StoredRecord>>, HttpResponse> Shipmen
 
 }  // namespace
 
-bool PrefersHtml(std::string_view accept) {
-  const double html = AcceptQuality(accept, "text/html");
-  const double json = AcceptQuality(accept, "application/json");
-  return html > 0 && html > json;
-}
-
-std::string PageLanguage(std::string_view accept_language) {
-  double best = -1;
-  std::string lang = "en";
-  size_t pos = 0;
-  while (pos <= accept_language.size()) {
-    size_t end = accept_language.find(',', pos);
-    if (end == std::string_view::npos) end = accept_language.size();
-    std::string_view item = accept_language.substr(pos, end - pos);
-    pos = end + 1;
-    size_t semi = item.find(';');
-    std::string tag = Lowercase(std::string(item.substr(0, semi)));
-    tag.erase(0, tag.find_first_not_of(' '));
-    double q = 1.0;
-    if (semi != std::string_view::npos) {
-      size_t qp = item.find("q=", semi);
-      if (qp != std::string_view::npos) q = std::atof(std::string(item.substr(qp + 2)).c_str());
-    }
-    const bool zh = tag.starts_with("zh");
-    const bool en = tag.starts_with("en");
-    if ((zh || en) && q > best) {
-      best = q;
-      lang = zh ? "zh-CN" : "en";
-    }
-  }
-  return lang;
-}
-
 CustomsService::CustomsService(const ledger::Ledger& ledger, CustomsOptions options)
     : ledger_(ledger),
       options_(std::move(options)),
@@ -728,8 +630,7 @@ HttpResponse CustomsService::Provenance(const HttpRequest& request) const {
   if (!view->has_value()) return JsonError(404, "not_found", "no shipment " + Quote(id));
   HttpResponse r;
   if (PrefersHtml(request.Header("Accept"))) {
-    std::string lang = PageLanguage(request.Header("Accept-Language"));
-    if (auto q = request.Query("lang"); q && (*q == "en" || *q == "zh-CN")) lang = *q;
+    const std::string lang(LangTag(ChooseLang(request.Query("lang"), request.Header("Accept-Language"))));
     r.content_type = "text/html; charset=utf-8";
     r.body = ProvenanceHtml(**view, lang);
     r.SetHeader("Content-Language", lang);

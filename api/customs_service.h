@@ -97,12 +97,6 @@ class CustomsService {
   std::atomic<uint64_t> codes_verified_{0};
 };
 
-// True when the Accept header ranks text/html above application/json
-// (quality values honoured; ties go to JSON).
-bool PrefersHtml(std::string_view accept);
-// "zh-CN" when Accept-Language ranks Chinese first, else "en".
-std::string PageLanguage(std::string_view accept_language);
-
 }  // namespace traceledger::api
 
 #endif  // TRACELEDGER_API_CUSTOMS_SERVICE_H_

@@ -135,7 +135,11 @@ struct HttpServer::Impl {
     for (const auto& [k, v] : raw.params) req.query.emplace(k, v);
     for (const auto& [k, v] : raw.headers) req.headers.emplace_back(k, v);
     for (const auto& [k, f] : raw.files) req.form.push_back(FormPart{f.name, f.filename, f.content_type, f.content});
-    std::vector<std::string> parts = SplitPath(raw.path);
+    // Segments are split on the path as received and decoded one by one,
+    // so that an encoded '/' (%2F, e.g. in a GS1 lot number) stays inside
+    // its segment instead of adding one.
+    std::vector<std::string> parts = SplitPath(std::string_view(raw.target).substr(0, raw.target.find('?')));
+    for (std::string& part : parts) part = httplib::detail::decode_url(part, /*convert_plus_to_space=*/false);
     bool path_known = false;
     for (const RouteEntry& route : routes) {
       std::map<std::string, std::string> params;
@@ -177,6 +181,11 @@ Result<int, std::string> HttpServer::Start() {
   s.set_read_timeout(o.read_timeout_s, 0);
   s.set_write_timeout(o.write_timeout_s, 0);
   s.set_keep_alive_timeout(o.keep_alive_timeout_s);
+  // Answers are written in two sends (headers, body): without TCP_NODELAY,
+  // Nagle's algorithm holds the body until the client's delayed ACK, ~40 ms
+  // per keep-alive request.
+  s.set_tcp_nodelay(true);
+  s.set_keep_alive_max_count(100);
   size_t threads = std::max<size_t>(1, o.threads);
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // One catch-all handler per method; routing is ours (httplib 0.11 has no

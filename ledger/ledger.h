@@ -64,11 +64,6 @@ struct LedgerOptions {
   bool sync = true;           // fsync each block before acknowledging
   size_t cache_bytes = size_t{32} << 20;
   size_t write_buffer_bytes = size_t{32} << 20;
-  // code_issuance parts kept parsed for code lookups (GetCode and the
-  // status reads): a part lists up to 10,000 serials and takes ~1 MB
-  // parsed, and batch verification of random codes over a ledger of N
-  // parts re-reads every part per batch once N exceeds this.
-  size_t cached_issuance_parts = 128;
 };
 
 struct Receipt {

@@ -10,6 +10,7 @@ packages=(
   zlib1g-dev libzxing-dev libstb-dev libcrypto++-dev libcpp-httplib-dev
   libqrencode-dev libpng-dev zbar-tools
   poppler-utils
+  chromium
 )
 # npm (for test tooling) may come from Debian or with a NodeSource nodejs,
 # which conflicts with Debian's npm package: only ask for it when absent.

@@ -4,7 +4,9 @@
 # a ledger with an operator, a merchant, an inspector, a customs office and
 # a regulator; a product, a lot, a shipment, an inspection report, a
 # customs release and a credit event; a batch of signed codes and their
-# verification; then an audit and what it holds.
+# verification; a recalled lot and a revoked code; an audit, a checkpoint
+# and a proof; then it starts the node (traced) on that data and prints
+# scan URLs to open in a browser and the path of a code image.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./tools/build.sh
@@ -102,6 +104,16 @@ INSPECTION=$($T history lot "$GTIN" L2026-11A | awk '$4 == "inspection" {print $
 run proof inclusion --index "$INSPECTION" --out "$DATA/inspection.proof.json"
 run verify-proof "$DATA/inspection.proof.json" --operator-key "$($T key show "$DATA/operator.key" | awk '/public key/ {print $3}')"
 
+step "A second lot is recalled; one code of the first lot is revoked (the scan pages warn about both)"
+run append lot --key "$M" --gtin "$GTIN" --lot L2026-10B --production-date 2026-10-08 \
+  --expiry-date 2028-10-07 --quantity 800
+run codes issue --key "$M" --gtin "$GTIN" --lot L2026-10B --count 20 --batch B0002 --png --out "$DATA/print"
+run append lot_recall --key "$DATA/keys/regulator.key" --gtin "$GTIN" --lot L2026-10B \
+  --reason "Pesticide residue above GB 2763-2021 limits in a retained sample"
+REVOKED_SERIAL=$(sed -n 3p "$MANIFEST" | cut -d, -f4)
+run append code_revocation --key "$M" --gtin "$GTIN" --lot L2026-11A --serials "$REVOKED_SERIAL" \
+  --reason "Label damaged at the printing line; replaced"
+
 step "What the ledger holds"
 run show ledger
 echo
@@ -110,3 +122,21 @@ echo
 run history lot "$GTIN" L2026-11A
 echo
 echo "Data directory: $DATA (LevelDB in $DATA/ledger). Try: ./build/tools/tracectl --data $DATA --help"
+
+# The node: serves the ledger, the scan pages and the API over HTTP until
+# Ctrl-C (SIGTERM/SIGINT: in-flight writes finish, then it exits).
+LISTEN=${TRACELEDGER_LISTEN:-127.0.0.1:8080}
+local_url() { printf 'http://%s/%s' "$LISTEN" "${1#https://*/}"; }
+RECALLED=$(sed -n 2p "$DATA/print/$GTIN-B0002.csv" | cut -d, -f1)
+REVOKED=$(sed -n 3p "$MANIFEST" | cut -d, -f1)
+step "The node serves HTTP on http://$LISTEN — open these in a browser (or curl -H 'Accept: application/json')"
+echo "  genuine:                 $(local_url "$CODE")"
+echo "  revoked code:            $(local_url "$REVOKED")"
+echo "  recalled lot:            $(local_url "$RECALLED")"
+echo "  forged (tampered serial): $(local_url "$TAMPERED")"
+echo "  shipment provenance:     http://$LISTEN/v1/shipments/SHP-2026-0042/provenance"
+echo "  merchant credit:         http://$LISTEN/v1/credit/acme-tea"
+echo "  API description:         http://$LISTEN/openapi.json   metrics: http://$LISTEN/metrics"
+echo "  a code image to scan:    $DATA/print/images/$(sed -n 2p "$DATA/print/$GTIN-B0002.csv" | cut -d, -f4).png (recalled lot)"
+echo "  (Ctrl-C stops the node; the data stays in $DATA)"
+exec ./build/tools/traced --data "$DATA" --listen "$LISTEN"

@@ -34,6 +34,7 @@
 #include "api/jsonrpc_client.h"
 #include "api/customs_service.h"
 #include "api/node_service.h"
+#include "api/resolver_service.h"
 #include "api/witness_service.h"
 #include "chain/anchor.h"
 #include "chain/anchor_store.h"
@@ -42,6 +43,7 @@
 #include "ledger/canonical_json.h"
 #include "ledger/ledger.h"
 #include "ledger/replica.h"
+#include "qrcode/scan_store.h"
 #include "tools/cli_support.h"
 
 namespace traceledger::tools {
@@ -124,6 +126,12 @@ struct Flags {
   uint32_t anchor_confirmations = 6;
   double anchor_interval_s = 600;
   int anchor_poll_ms = 2000;
+  // --- web flags ---
+  bool no_resolver = false;
+  std::string scan_region_header;
+  double scan_rate = 20, scan_burst = 60;  // per client; rate 0: unlimited
+  double pin_rate = 0.2, pin_burst = 10;
+  // --- end web flags ---
 };
 
 std::chrono::milliseconds Millis(double seconds) {
@@ -393,6 +401,24 @@ int Run(const Flags& f, Logger& log, const sigset_t& stop_signals) {
                                     {"remote", req.remote_addr}});
                          }});
   service.Register(server);
+  // --- web routes ---
+  // The Digital Link resolver, consumer page and PIN check over the scan
+  // store <data>/scans (sync=false: a kill -9 loses nothing acknowledged;
+  // only a power loss may lose the last scans, which are statistics).
+  std::unique_ptr<qrcode::ScanStore> scan_store;
+  std::unique_ptr<api::ResolverService> resolver;
+  if (!f.no_resolver) {
+    auto opened = qrcode::ScanStore::Open(qrcode::ScanStoreOptions{.path = f.data + "/scans", .sync = false});
+    if (!opened.ok()) return fail(kExitFailure, "data_dir_unusable", "scans: " + opened.error().message);
+    scan_store = std::move(opened).value();
+    resolver = std::make_unique<api::ResolverService>(
+        *ledger, *scan_store,
+        api::ResolverOptions{.region_header = f.scan_region_header,
+                             .scan_limit = {.rate_per_s = f.scan_rate, .burst = f.scan_burst},
+                             .pin_limit = {.rate_per_s = f.pin_rate, .burst = f.pin_burst}});
+    resolver->Register(server);
+  }
+  // --- end web routes ---
   // --- customs routes ---
   // Ledger reads, a writer's own data, provenance, batch verification,
   // EPCIS export (api/customs_service.h). The credit lookup and the
@@ -535,6 +561,24 @@ int Main(int argc, char** argv) {
   app.add_option("--anchor-poll-ms", f.anchor_poll_ms, "milliseconds between polls of the chain node")
       ->check(CLI::Range(10, 600'000))
       ->capture_default_str();
+  // --- web options ---
+  app.add_flag("--no-resolver", f.no_resolver, "do not serve the Digital Link resolver, consumer page and /v1/pin");
+  app.add_option("--scan-region-header", f.scan_region_header,
+                 "trusted header holding the client's coarse region (e.g. X-Region: CN-44); default: a network "
+                 "prefix of the client address");
+  app.add_option("--scan-rate", f.scan_rate, "resolver lookups per second per client address (0: unlimited)")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
+  app.add_option("--scan-burst", f.scan_burst, "resolver lookups a client may burst")
+      ->check(CLI::Range(1.0, 1e9))
+      ->capture_default_str();
+  app.add_option("--pin-rate", f.pin_rate, "PIN checks per second per client address (0: unlimited)")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
+  app.add_option("--pin-burst", f.pin_burst, "PIN checks a client may burst")
+      ->check(CLI::Range(1.0, 1e9))
+      ->capture_default_str();
+  // --- end web options ---
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

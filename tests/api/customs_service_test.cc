@@ -455,18 +455,5 @@ TEST_F(CustomsServiceTest, CustomsDecisionPostedAsSignedRecordLands) {
   EXPECT_EQ(Get("/v1/shipments/SH-1").json["history"].size(), 3u);
 }
 
-TEST(ContentNegotiation, AcceptAndLanguage) {
-  EXPECT_TRUE(PrefersHtml("text/html"));
-  EXPECT_TRUE(PrefersHtml("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"));
-  EXPECT_FALSE(PrefersHtml("*/*"));
-  EXPECT_FALSE(PrefersHtml(""));
-  EXPECT_FALSE(PrefersHtml("application/json"));
-  EXPECT_FALSE(PrefersHtml("text/html;q=0.5,application/json"));
-  EXPECT_EQ(PageLanguage("zh-CN,zh;q=0.9,en;q=0.8"), "zh-CN");
-  EXPECT_EQ(PageLanguage("en-US,en;q=0.9,zh;q=0.8"), "en");
-  EXPECT_EQ(PageLanguage("fr"), "en");
-  EXPECT_EQ(PageLanguage(""), "en");
-}
-
 }  // namespace
 }  // namespace traceledger::api
