@@ -136,6 +136,7 @@ struct HttpServer::Impl {
     req.remote_addr = raw.remote_addr;
     for (const auto& [k, v] : raw.params) req.query.emplace(k, v);
     for (const auto& [k, v] : raw.headers) req.headers.emplace_back(k, v);
+    for (const auto& [k, f] : raw.files) req.form.push_back(FormPart{f.name, f.filename, f.content_type, f.content});
     // Segments are split on the path as received and decoded one by one,
     // so that an encoded '/' (%2F, e.g. in a GS1 lot number) stays inside
     // its segment instead of adding one.

@@ -23,6 +23,15 @@
 
 namespace traceledger::api {
 
+// A file or field of a multipart/form-data body (RFC 7578), as the server
+// parsed it; the request's body is then empty.
+struct FormPart {
+  std::string name;
+  std::string filename;      // "" for a plain field
+  std::string content_type;  // "" when the part named none
+  std::string content;
+};
+
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string path;    // decoded path, without the query string
@@ -31,6 +40,7 @@ struct HttpRequest {
   std::map<std::string, std::string> path_params;   // from {name} segments of the route
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  std::vector<FormPart> form;  // multipart/form-data parts (by field name; body order within a name)
   std::string remote_addr;
 
   // Case-insensitive; "" when absent (first value when repeated).

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "chain/merkle.h"
+#include "ledger/owner_index.h"
 #include "ledger/rules.h"
 #include "ledger/state.h"
 #include "util/encoding.h"
@@ -461,6 +462,10 @@ LedgerResult<std::unique_ptr<chain::Store>> OpenStore(const LedgerOptions& optio
       return LedgerError{LedgerErrorCode::kNoGenesis, "no ledger at " + options.path + " (run init first)"};
     }
     return StoreFailure(store.error());
+  }
+  // Stores from before the owner index get it now (ledger/owner_index.h).
+  if ((*store)->tip()) {
+    if (auto built = BuildOwnerIndex(**store); !built.ok()) return built.error();
   }
   return std::move(store).value();
 }

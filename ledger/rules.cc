@@ -7,6 +7,7 @@
 
 #include "ledger/credit_policy.h"
 #include "ledger/schema.h"
+#include "ledger/owner_index.h"
 
 namespace traceledger::ledger {
 namespace {
@@ -611,6 +612,7 @@ std::vector<std::pair<std::string, std::string>> Effects(const Record& r, const 
       lot_history(r.Str("gtin"), r.Str("lot"));
       break;
   }
+  OwnerIndexEffects(r, author.party, index, out);  // og/ ol/ os/ oc/ (ledger/owner_index.h)
   return out;
 }
 

@@ -113,13 +113,18 @@ VerifyResult VerifyCode(std::string_view text, const IssuerLookup& issuers, cons
            issuer.party.empty() ? "signed by key " + code.key_id
                                 : "signed by \"" + issuer.party + "\" (key " + code.key_id +
                                       (issuer.retired ? ", since retired" : "") + ")");
-  if (status != nullptr) {
-    auto info = status->CodeStatus(code);
-    if (!info.ok())
-      return Conclude(r, Verdict::kError, Reason::kLookupFailed, "status lookup: " + info.error());
-    r.status = std::move(info).value();
-  }
+  if (status != nullptr) LookUpStatus(r, *status);
   return r;
+}
+
+void LookUpStatus(VerifyResult& r, const StatusLookup& status) {
+  if (r.verdict != Verdict::kGenuine || !r.code) return;
+  auto info = status.CodeStatus(*r.code);
+  if (!info.ok()) {
+    Conclude(r, Verdict::kError, Reason::kLookupFailed, "status lookup: " + info.error());
+    return;
+  }
+  r.status = std::move(info).value();
 }
 
 ledger::Json ToJson(const VerifyResult& r) {

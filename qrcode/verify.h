@@ -132,6 +132,13 @@ struct VerifyResult {
 VerifyResult VerifyCode(std::string_view text, const IssuerLookup& issuers,
                         const StatusLookup* status = nullptr);
 
+// The status step of VerifyCode on its own: for a genuine code, looks up
+// its status into r.status (a failed lookup turns r into verdict error,
+// reason lookup_failed); anything else is left as it is. VerifyCode(text,
+// issuers, &status) equals VerifyCode(text, issuers) then LookUpStatus —
+// which lets a batch look statuses up in an order of its choosing.
+void LookUpStatus(VerifyResult& r, const StatusLookup& status);
+
 // {"text","verdict","reason","message","gtin","lot","serial","key_id",
 //  "resolver","issuer","status","status_message"} (FORMAT.md §11.4); the
 // text is carried as given (invalid UTF-8 replaced by U+FFFD when dumped).

@@ -44,6 +44,9 @@ void AddCreditCommands(CLI::App& app, CommandContext& ctx);
 // `complaints list|show|erase`: the off-ledger complaint store
 // (tools/cmd_complaints.cc).
 void AddComplaintCommands(CLI::App& app, CommandContext& ctx);
+// `export epcis --lot GTIN:LOT | --shipment ID`: EPCIS 2.0 JSON-LD
+// (tools/cmd_export.cc).
+void AddExportCommands(CLI::App& app, CommandContext& ctx);
 
 }  // namespace traceledger::tools
 

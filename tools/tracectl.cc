@@ -638,6 +638,7 @@ int Main(int argc, char** argv) {
   AddBundleCommands(app, ctx);
   AddCreditCommands(app, ctx);
   AddComplaintCommands(app, ctx);
+  AddExportCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -39,6 +39,7 @@
 #include "api/http.h"
 #include "api/jsonrpc_client.h"
 #include "api/metrics.h"
+#include "api/customs_service.h"
 #include "api/node_service.h"
 #include "api/openapi.h"
 #include "api/resolver_service.h"
@@ -476,6 +477,16 @@ int Run(const Flags& f, Logger& log, const sigset_t& stop_signals) {
     resolver->Register(server);
   }
   // --- end web routes ---
+  // --- customs routes ---
+  // Ledger reads, a writer's own data, provenance, batch verification,
+  // EPCIS export (api/customs_service.h), with the merchants' credit.
+  // No clone-incident provider yet: the scan store keeps no per-lot
+  // counts, so provenance reports clone incidents as unknown.
+  api::CustomsOptions customs_options;
+  customs_options.credit = api::MakeCreditLookup(*ledger, credit_book);
+  api::CustomsService customs(*ledger, std::move(customs_options));
+  customs.Register(server);
+  // --- end customs routes ---
   // --- ops routes ---
   metrics = std::make_unique<api::NodeMetrics>(api::NodeMetricsOptions{
       .height = [&ledger]() -> std::optional<uint64_t> {
@@ -489,6 +500,7 @@ int Run(const Flags& f, Logger& log, const sigset_t& stop_signals) {
       .start_time_s = start_time_s});
   metrics->Register(server);
   if (resolver) metrics->AddScansRecorded([&resolver] { return resolver->scans_recorded(); });
+  metrics->AddCodesVerified([&customs] { return customs.codes_verified(); });
   api::AddOpenApiRoute(server);
   auto complaint_store = api::ComplaintStore::Open(
       api::ComplaintStoreOptions{.path = f.data + "/complaints", .key_path = f.data + "/complaints.key"});
