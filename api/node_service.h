@@ -10,7 +10,7 @@
 //   GET  /healthz               node role, tip, and the follower's state
 //   GET  /v1/tip                the last block: height, tree size, root, hash
 //   GET  /v1/blocks/{height}    one block with its records, as JSON
-//   GET  /v1/blocks?from&count  a range in the binary transfer framing (FORMAT.md §11)
+//   GET  /v1/blocks?from&count  a range in the binary transfer framing (FORMAT.md §13)
 //   GET  /v1/records/{id}       one record with its index and height
 //   POST /v1/records            a signed record, or an array of them
 //   GET  /v1/checkpoint         the latest signed checkpoint note (text/plain, cosignatures included)

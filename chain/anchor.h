@@ -1,13 +1,13 @@
 // Anchoring: committing checkpoints to an EVM chain, and checking such
 // commitments afterwards.
 //
-// What is anchored (FORMAT.md §11): the SHA-256 of a checkpoint's body (the
+// What is anchored (FORMAT.md §12.1): the SHA-256 of a checkpoint's body (the
 // signed-note text before the blank line that starts the signatures), with
 // the tree size, in the calldata of a transaction signed locally by the
 // anchoring key and sent through any Ethereum JSON-RPC node. The node needs
 // no key and is not trusted: it can delay or refuse, never forge.
 //
-// Anchorer is the state machine (ARCHITECTURE.md §11). It persists every
+// Anchorer is the state machine (ARCHITECTURE.md §13.2). It persists every
 // decision in an AnchorStore before acting on it, so that a crash, a node
 // restart, a dropped or replaced transaction, a fee change or a shallow
 // reorganisation never leads to two anchors of one checkpoint, nor to two
@@ -131,7 +131,7 @@ struct PendingAnchor {
   friend bool operator==(const PendingAnchor&, const PendingAnchor&) = default;
 };
 
-// The receipt file (FORMAT.md §11.3): everything needed to check the anchor
+// The receipt file (FORMAT.md §12.3): everything needed to check the anchor
 // against any node, without the anchor store.
 struct AnchorReceipt {
   uint64_t chain_id = 0;

@@ -1,5 +1,5 @@
 // Merchant credit: grades, red and black lists, and the records behind
-// them, as a deterministic function of the ledger (docs/FORMAT.md §16).
+// them, as a deterministic function of the ledger (docs/FORMAT.md §18).
 //
 // A CreditBook is fed the committed blocks in order (AddBlock, or CatchUp
 // from a Ledger) and keeps, per merchant, the facts that the credit policy
@@ -151,7 +151,7 @@ class CreditBook {
   mutable std::vector<CreditListEntry> red_cache_;    // GUARDED_BY(red_cache_mu_)
 };
 
-// JSON forms (docs/FORMAT.md §16.3), shared by the CLI, the HTTP API and
+// JSON forms (docs/FORMAT.md §18.4), shared by the CLI, the HTTP API and
 // the signed report.
 Json EvaluationToJson(const CreditEvaluation& e);
 Json HistoryToJson(const std::vector<CreditHistoryEntry>& history);

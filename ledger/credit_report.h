@@ -1,4 +1,4 @@
-// Signed merchant credit reports (docs/FORMAT.md §16.4): a bank verifies
+// Signed merchant credit reports (docs/FORMAT.md §18.5): a bank verifies
 // one offline with the operator's public key and nothing else.
 //
 // A report is a JSON object

@@ -23,7 +23,7 @@
 // an operator removes it, logs an alarm and stops following. Reads of the
 // verified history continue.
 //
-// Transfer format (FORMAT.md §11): a block range is framed in binary —
+// Transfer format (FORMAT.md §13): a block range is framed in binary —
 // EncodeBlockRange / DecodeBlockRange — so the bytes a replica verifies are
 // byte for byte the bytes the primary stored.
 #ifndef TRACELEDGER_LEDGER_REPLICA_H_
@@ -73,7 +73,7 @@ struct BlockRange {
 inline constexpr uint32_t kMaxRangeBlocks = 1000;
 inline constexpr size_t kMaxRangeBytes = size_t{8} << 20;  // a range stops growing past this
 
-// FORMAT.md §11. REQUIRES: every block parses and holds as many entries as
+// FORMAT.md §13. REQUIRES: every block parses and holds as many entries as
 // its record_count says.
 std::string EncodeBlockRange(const BlockRange& range);
 // Parses a range; returns what is wrong (offset and field) otherwise. At

@@ -18,7 +18,7 @@ CodeParseError Error(CodeError code, std::string message) { return CodeParseErro
 bool IsAlnum(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-// Characters a GS1 Digital Link value carries unencoded (FORMAT.md §11.1).
+// Characters a GS1 Digital Link value carries unencoded (FORMAT.md §14.1).
 bool IsPlainValueChar(char c) { return IsAlnum(c) || c == '-' || c == '.' || c == '_'; }
 
 // RFC 3986 pchar, without '%' (escapes are handled by the caller).
@@ -107,7 +107,7 @@ std::optional<std::string> PrefixSegmentProblem(std::string_view segment) {
   return std::nullopt;
 }
 
-// Decodes a lot or serial path value (FORMAT.md §11.2 step 6).
+// Decodes a lot or serial path value (FORMAT.md §14.2 step 6).
 Result<std::string, CodeParseError> DecodeValue(std::string_view raw, std::string_view what) {
   std::string out;
   for (size_t i = 0; i < raw.size(); ++i) {

@@ -5,7 +5,7 @@
 //
 // The signature covers (GTIN-14, lot, serial) only — not the resolver — so a
 // code verifies offline with nothing but the issuer's public key, and keeps
-// verifying if the resolver moves. Byte-exact rules: docs/FORMAT.md §11.
+// verifying if the resolver moves. Byte-exact rules: docs/FORMAT.md §14.
 //
 // Everything here is pure: parsing and formatting are functions of their
 // inputs; signing takes the key; randomness for serials and PINs is passed
@@ -73,13 +73,13 @@ struct Code {
   wallet::Signature signature{};
 };
 
-// Parses a code's text (FORMAT.md §11.2). Accepts GTIN-8/12/13 (padded to
+// Parses a code's text (FORMAT.md §14.2). Accepts GTIN-8/12/13 (padded to
 // 14 digits) and percent-encoded forms of any value character; returns
 // the first problem found otherwise.
 [[nodiscard]] Result<Code, CodeParseError> ParseCode(std::string_view text);
 
 // The canonical text of a code: GTIN-14, values percent-encoded exactly
-// where FORMAT.md §11.1 says, signature in unpadded base64url.
+// where FORMAT.md §14.1 says, signature in unpadded base64url.
 // REQUIRES: the fields are valid (IsValidCodeValue, 14-digit GTIN).
 std::string FormatCode(const Code& code);
 

@@ -13,7 +13,7 @@
 // The final files appear only after the batch is on the ledger. After a
 // crash, RecoverPending (run by every `tracectl codes issue` before it
 // issues) finishes each marked batch whose parts are on the ledger and
-// discards every other leftover. Details: docs/FORMAT.md §11.6.
+// discards every other leftover. Details: docs/FORMAT.md §14.6.
 #ifndef TRACELEDGER_QRCODE_ISSUANCE_H_
 #define TRACELEDGER_QRCODE_ISSUANCE_H_
 

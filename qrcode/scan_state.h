@@ -3,7 +3,7 @@
 // that this box is the one it was printed for; copies verify too. So each
 // code keeps a scan count, its first-scan time, the distinct coarse regions
 // it was scanned in, and whether its one-time PIN was consumed; rules with
-// configurable thresholds flag clone suspicion (FORMAT.md §12).
+// configurable thresholds flag clone suspicion (FORMAT.md §15).
 //
 // No clock, randomness or storage here: time and the (already salted and
 // hashed) client tag are passed in. scan_store.h keeps these states durable.
@@ -118,7 +118,7 @@ bool PinMatches(std::span<const uint8_t, 16> salt, std::string_view gtin14, std:
 // "TraceLedger/client", of salt || client identifier.
 ClientTag ClientTagOf(std::span<const uint8_t> salt, std::string_view client_id);
 
-// Binary encoding of a state (FORMAT.md §12.3); Decode accepts exactly what
+// Binary encoding of a state (FORMAT.md §15.3); Decode accepts exactly what
 // Encode produces and returns nullopt otherwise.
 std::string EncodeScanState(const ScanState& state);
 std::optional<ScanState> DecodeScanState(std::string_view bytes);

@@ -15,7 +15,7 @@
 // crash of the process (kill -9) either way. Thread-safe: updates of one
 // code are serialized; different codes proceed in parallel.
 //
-// LevelDB is wrapped here only, behind a pimpl (keyspace: FORMAT.md §12.3).
+// LevelDB is wrapped here only, behind a pimpl (keyspace: FORMAT.md §15.3).
 #ifndef TRACELEDGER_QRCODE_SCAN_STORE_H_
 #define TRACELEDGER_QRCODE_SCAN_STORE_H_
 

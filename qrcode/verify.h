@@ -3,7 +3,7 @@
 // scan service call this same function; only the lookups they pass differ
 // (a ledger, or an issuer's public key for offline checks).
 //
-// Verdicts (FORMAT.md §11.4):
+// Verdicts (FORMAT.md §14.4):
 //   genuine    the signature verifies under the key named by 91=, the key is
 //              registered and not revoked (a retired key still counts), and
 //              its party owns the GTIN (skipped by lookups that do not know
@@ -140,7 +140,7 @@ VerifyResult VerifyCode(std::string_view text, const IssuerLookup& issuers,
 void LookUpStatus(VerifyResult& r, const StatusLookup& status);
 
 // {"text","verdict","reason","message","gtin","lot","serial","key_id",
-//  "resolver","issuer","status","status_message"} (FORMAT.md §11.4); the
+//  "resolver","issuer","status","status_message"} (FORMAT.md §14.4); the
 // text is carried as given (invalid UTF-8 replaced by U+FFFD when dumped).
 ledger::Json ToJson(const VerifyResult& result);
 

@@ -1,5 +1,5 @@
 // tracectl anchor: commit checkpoints to an EVM chain and check such
-// commitments (docs/CLI.md §10, FORMAT.md §11, ARCHITECTURE.md §11).
+// commitments (docs/CLI.md §13, FORMAT.md §12, ARCHITECTURE.md §13).
 //
 //   anchor address   the anchoring key's Ethereum address (to fund it)
 //   anchor now       queue a checkpoint and drive the anchorer until confirmed

@@ -1,5 +1,5 @@
 // tracectl's code commands: `codes issue`, `codes show` and `verify`.
-// See docs/CLI.md §9 and docs/FORMAT.md §11.
+// See docs/CLI.md §9 and docs/FORMAT.md §14.
 #include <signal.h>
 #include <unistd.h>
 

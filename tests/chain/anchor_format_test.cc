@@ -79,7 +79,7 @@ TEST(AnchorCalldataTest, Layout) {
   EXPECT_EQ(HexEncode(std::span<const uint8_t>(data).subspan(12)), HashHex(h));
 }
 
-// The worked example of FORMAT.md §11.4, byte for byte.
+// The worked example of FORMAT.md §12.4, byte for byte.
 TEST(AnchorCalldataTest, FormatDocumentExample) {
   const std::string cp =
       "example.com/log\n42\nq2V3UMoMtj/tj0DpVrOdPhBz0XIrTMZxk7NMyZGyoLU=\n\n\u2014 example.com/log "

@@ -1,5 +1,5 @@
 // Replica: verify-then-store of a primary's blocks (ledger/replica.h), and
-// the block range transfer framing (FORMAT.md §11).
+// the block range transfer framing (FORMAT.md §13).
 //
 // The primary is the fixture's in-memory ledger; the replica an in-memory
 // mirror. Tampered blocks are built from a valid one (sealed with the real

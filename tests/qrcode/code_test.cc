@@ -201,7 +201,7 @@ TEST(CodeParseTest, MessagesNameThePartAtFault) {
   EXPECT_NE(parsed.error().message.find("lot"), std::string::npos) << parsed.error().message;
 }
 
-// The worked example of docs/FORMAT.md §11.7: secret key 3 (BIP-340 test
+// The worked example of docs/FORMAT.md §14.7: secret key 3 (BIP-340 test
 // vector 0) and all-zero auxiliary randomness make the signature, and so
 // the whole text, reproducible.
 TEST(CodeFormatTest, WorkedExampleOfFormatMd) {
