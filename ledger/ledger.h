@@ -19,13 +19,16 @@
 #define TRACELEDGER_LEDGER_LEDGER_H_
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "chain/store.h"
@@ -213,17 +216,23 @@ class Ledger {
   Ledger(const LedgerOptions& options, std::unique_ptr<chain::Store> store,
          std::optional<wallet::SecretKey> signer);
 
-  // The record at `index`, through a small cache of recently read
-  // code_issuance parts: they are large, and scans of one batch's codes
-  // read the same few. Entries never change once committed.
-  [[nodiscard]] LedgerResult<std::shared_ptr<const StoredRecord>> GetIssuancePart(uint64_t index) const;
+  // A code_issuance part with its serials indexed (serial -> position).
+  struct IndexedPart;
+  // The part at log index `index`, through a cache of recently read
+  // code_issuance parts: they are large (up to 10,000 serials), and scans
+  // of one batch's codes read the same few. Entries never change once
+  // committed, so a cached part is never stale.
+  [[nodiscard]] LedgerResult<std::shared_ptr<const IndexedPart>> GetIssuancePart(uint64_t index) const;
 
   LedgerOptions options_;
   std::unique_ptr<chain::Store> store_;
   std::unique_ptr<Committer> committer_;
   bool mirror_ = false;
-  mutable std::mutex part_cache_mu_;
-  mutable std::vector<std::shared_ptr<const StoredRecord>> part_cache_;  // GUARDED_BY(part_cache_mu_)
+  mutable std::shared_mutex part_cache_mu_;
+  // GUARDED_BY(part_cache_mu_): the cached parts by log index, and their
+  // insertion order for eviction (oldest first).
+  mutable std::unordered_map<uint64_t, std::shared_ptr<const IndexedPart>> part_cache_;
+  mutable std::deque<uint64_t> part_cache_order_;
 };
 
 }  // namespace traceledger::ledger
