@@ -15,6 +15,8 @@
 #include "api/complaint_service.h"
 #include "api/complaint_store.h"
 #include "chain/hash.h"
+#include "ledger/audit.h"
+#include "ledger/credit.h"
 #include "tests/ledger/fixture.h"
 #include "tests/temp_dir.h"
 
@@ -311,6 +313,66 @@ TEST_F(ComplaintServiceTest, FiledThenShownWithoutContactThenDecidedOnTheLedger)
   EXPECT_EQ(shown.json["status"], "upheld");
   EXPECT_EQ(shown.json["decision"]["record"], chain::HashHex(decided->id));
   EXPECT_EQ(service_->Status(std::string(32, '0')), "received");
+}
+
+// Issue 6: a consumer files a complaint, a regulator upholds it with its
+// hash, the complainant asks to be forgotten. After the erasure the
+// contact is gone from every file, the ledger still audits, and the upheld
+// complaint still counts in the merchant's grade, exactly as before.
+TEST_F(ComplaintServiceTest, ErasedContactLeavesTheLedgerVerifiableAndTheComplaintCounting) {
+  Answer filed =
+      Post(R"({"merchant":"acme","category":"quality","text":"Mouldy tea","contact":"+86 138 0013 8000"})");
+  ASSERT_EQ(filed.status, 202) << filed.json.dump();
+  const std::string id = filed.json["complaint"];
+  const std::string hash = filed.json["complaint_sha256"];
+  auto upheld = Submit(RecordKind::kCreditEvent,
+                       {{"merchant", "acme"},
+                        {"event", "complaint_upheld"},
+                        {"reason", "mould confirmed by inspection"},
+                        {"act_end_date", "2026-11-20"},
+                        {"reference", id},
+                        {"complaint_sha256", hash}},
+                       *regulator_);
+  ASSERT_TRUE(upheld.ok()) << upheld.error().ToString();
+  const std::string record = chain::HashHex(upheld->id);
+
+  auto evaluate = [&] {
+    ledger::CreditBook book;  // a fresh book each time: evaluation from the ledger alone
+    auto caught = book.CatchUp(*ledger_);
+    EXPECT_TRUE(caught.ok());
+    return book.Evaluate("acme");
+  };
+  auto counted = [&](const std::optional<ledger::CreditEvaluation>& e) {
+    if (!e) return false;
+    for (const auto& c : e->contributions) {
+      if (c.record == record) return c.counted && c.points < 0;
+    }
+    return false;
+  };
+  const auto before = evaluate();
+  ASSERT_TRUE(counted(before)) << "the upheld complaint does not count against the merchant";
+  EXPECT_FALSE(AnyFileHolds(dir_.Sub("complaints"), "138 0013 8000"));  // encrypted at rest
+
+  auto contact = store_->Contact(id);
+  ASSERT_TRUE(contact.ok()) << contact.error().message;
+  EXPECT_EQ(*contact, std::optional<std::string>("+86 138 0013 8000"));
+  auto erased = store_->Erase(id, 1795219300);
+  ASSERT_TRUE(erased.ok()) << erased.error().message;
+  EXPECT_TRUE(*erased);
+  contact = store_->Contact(id);
+  ASSERT_TRUE(contact.ok()) << contact.error().message;
+  EXPECT_EQ(*contact, std::nullopt);
+
+  const ledger::AuditReport audit = ledger::Audit(ledger_->store());
+  EXPECT_TRUE(audit.ok) << audit.reason;
+  const auto after = evaluate();
+  ASSERT_TRUE(after.has_value());
+  EXPECT_TRUE(counted(after));
+  EXPECT_EQ(*after, *before);
+  Answer shown = Get("/v1/complaints/" + id);
+  ASSERT_EQ(shown.status, 200);
+  EXPECT_EQ(shown.json["status"], "upheld");
+  EXPECT_EQ(shown.json["complaint_sha256"], hash);
 }
 
 TEST_F(ComplaintServiceTest, BadInputGetsASpecific4xxAndStoresNothing) {
