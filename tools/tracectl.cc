@@ -638,6 +638,36 @@ int Main(int argc, char** argv) {
   AddBundleCommands(app, ctx);
   AddCreditCommands(app, ctx);
   AddComplaintCommands(app, ctx);
+  // `credit repair request|approve|refuse`: the credit_event records of a
+  // credit repair (FORMAT.md §18.2), with the event preset; the same as
+  // `append credit_event --event repair_request|repair_approved|repair_refused`.
+  auto* repair = app.get_subcommand("credit")->add_subcommand(
+      "repair", "credit repair: the black-listed merchant's request, the regulator's approval or refusal");
+  repair->require_subcommand(1);
+  struct RepairVerb {
+    const char* name;
+    const char* event;
+    const char* help;
+  };
+  for (const RepairVerb& v : {RepairVerb{"request", "repair_request",
+                                         "a black-listed merchant asks for repair (--key: the merchant's; "
+                                         "--listing: the black_list record id)"},
+                              RepairVerb{"approve", "repair_approved",
+                                         "a regulator approves a repair request, at least 1 year after the "
+                                         "listing (--listing, --request: record ids)"},
+                              RepairVerb{"refuse", "repair_refused",
+                                         "a regulator refuses a repair request (--listing, --request)"}}) {
+    kind_flags.push_back(std::make_unique<KindFlags>());
+    KindFlags* rf = kind_flags.back().get();
+    CLI::App* cmd =
+        AddKindCommand(*repair, v.name, ledger::SchemaFor(ledger::RecordKind::kCreditEvent), *rf);
+    cmd->description(v.help);
+    cmd->remove_option(cmd->get_option("--event"));
+    cmd->callback([&, rf, event = std::string(v.event)] {
+      rf->scalars["event"] = event;
+      action = [&, rf] { return RunAppend(g, *rf); };
+    });
+  }
   AddExportCommands(app, ctx);
 
   try {

@@ -109,17 +109,23 @@ TEST_F(CreditCliTest, RepairAndPolicyThroughAppend) {
           AuthorEnv());
   ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
   const std::string request = AcceptedId(r, "credit_event");
-  r = Run({"append", "credit_event", "--key", regulator_, "--merchant", "acme", "--event", "repair_approved",
-           "--reason", "ok", "--act-end-date", "2026-11-02", "--listing", listing_, "--request", request},
+  // The repair verbs preset the event (credit repair approve|refuse).
+  r = Run({"credit", "repair", "approve", "--key", regulator_, "--merchant", "acme", "--reason", "ok",
+           "--act-end-date", "2026-11-02", "--listing", listing_, "--request", request},
           AuthorEnv());
   EXPECT_EQ(r.exit_code, kExitRejected) << r.Describe();
   EXPECT_NE(r.err.find("conflict"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("only after one year"), std::string::npos) << r.err;
-  r = Run(
-      {"append", "credit_event", "--key", regulator_, "--merchant", "acme", "--event", "repair_refused",
-       "--reason", "too early", "--act-end-date", "2026-11-02", "--listing", listing_, "--request", request},
-      AuthorEnv());
+  r = Run({"credit", "repair", "refuse", "--key", regulator_, "--merchant", "acme", "--reason", "too early",
+           "--act-end-date", "2026-11-02", "--listing", listing_, "--request", request},
+          AuthorEnv());
   EXPECT_EQ(r.exit_code, kExitOk) << r.Describe();
+  r = Run({"show", "record", AcceptedId(r, "credit_event")}, {});
+  EXPECT_EQ(ParseJsonOrFail(r.out)["body"]["event"], "repair_refused") << r.out;
+  r = Run({"credit", "repair", "refuse", "--key", regulator_, "--merchant", "acme", "--event", "penalty",
+           "--reason", "x", "--act-end-date", "2026-11-02", "--listing", listing_, "--request", request},
+          AuthorEnv());
+  EXPECT_EQ(r.exit_code, kExitUsage) << r.Describe();  // --event is preset, not a flag
 
   r = Tracectl({"credit", "default-policy"});
   ASSERT_EQ(r.exit_code, kExitOk) << r.Describe();
