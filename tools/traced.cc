@@ -440,10 +440,14 @@ int Run(const Flags& f, Logger& log, const sigset_t& stop_signals) {
                          }});
   service.Register(server);
   // --- credit routes ---
-  // Merchant credit (api/credit_service.h): the book catches up with the
-  // ledger when asked, so ingest never waits for it. Reports are signed
-  // with the operator key on a primary; a replica answers them 503.
+  // Merchant credit (api/credit_service.h): a follower thread (nice +10)
+  // keeps the book at the tip as blocks commit, so ingest never waits for
+  // it; lookups also catch up first, so an answer is never behind the
+  // ledger. Reports are signed with the operator key on a primary; a
+  // replica answers them 503.
   ledger::CreditBook credit_book;
+  std::optional<api::CreditFollower> credit_follower;
+  credit_follower.emplace(*ledger, credit_book);
   std::optional<wallet::SecretKey> credit_signer;
   if (!replica) {
     try {
@@ -592,6 +596,7 @@ int Run(const Flags& f, Logger& log, const sigset_t& stop_signals) {
     follow_thread.join();
   }
   server.Stop();   // in-flight requests, writes included, finish first
+  credit_follower.reset();  // reads the ledger: stopped before it closes
   ledger.reset();  // commits what is queued, closes the store
   log.Log("info", "stopped", Json::object());
   return kExitOk;
