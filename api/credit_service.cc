@@ -41,76 +41,6 @@ std::string_view CategoryOf(std::string_view fact) {
   return "regulatory";
 }
 
-// q-value of the best media range in `accept` matching `type` exactly;
-// -1 when none does. Also reports the position of that range.
-std::pair<double, size_t> AcceptQ(const std::string& accept, std::string_view type) {
-  double best = -1;
-  size_t pos = std::string::npos;
-  size_t start = 0;
-  size_t n = 0;
-  while (start <= accept.size()) {
-    size_t end = accept.find(',', start);
-    if (end == std::string::npos) end = accept.size();
-    std::string_view range(accept.data() + start, end - start);
-    size_t semi = range.find(';');
-    std::string_view media = range.substr(0, semi);
-    while (!media.empty() && media.front() == ' ') media.remove_prefix(1);
-    while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-    double q = 1.0;
-    if (semi != std::string_view::npos) {
-      size_t qpos = range.find("q=", semi);
-      if (qpos != std::string_view::npos) {
-        std::string qs(range.substr(qpos + 2));
-        char* stop = nullptr;
-        q = std::strtod(qs.c_str(), &stop);
-      }
-    }
-    if (media == type && q > best) {
-      best = q;
-      pos = n;
-    }
-    ++n;
-    start = end + 1;
-  }
-  return {best, pos};
-}
-
-bool PrefersHtml(const HttpRequest& r) {
-  const std::string accept = r.Header("Accept");
-  auto [html, html_pos] = AcceptQ(accept, "text/html");
-  auto [json, json_pos] = AcceptQ(accept, "application/json");
-  if (html <= 0) return false;
-  if (json < 0) return true;
-  return html > json || (html == json && html_pos < json_pos);
-}
-
-std::string Escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 std::string Str(const Json& j) {
   if (j.is_string()) return j.get<std::string>();
   return j.dump();
@@ -265,7 +195,7 @@ HttpResponse CreditService::Report(const HttpRequest& request) const {
   Json report = ledger::SignCreditReport(
       ledger::CreditReportBody(*e, history, (*block)->header, options_.signer->Public()), *options_.signer);
   HttpResponse resp;
-  if (PrefersHtml(request)) {
+  if (PrefersHtml(request.Header("Accept"))) {
     resp.content_type = "text/html; charset=utf-8";
     resp.body = CreditReportHtml(report);
   } else {
@@ -331,51 +261,51 @@ std::string CreditReportHtml(const Json& report) {
   const Json& e = report["evaluation"];
   std::string h;
   h += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
-  h += "<title>Credit report: " + Escape(Str(e["merchant"])) + "</title>";
+  h += "<title>Credit report: " + HtmlEscape(Str(e["merchant"])) + "</title>";
   h += "<style>body{font-family:sans-serif;margin:2em;color:#111}table{border-collapse:collapse;margin:1em 0}"
        "td,th{border:1px solid #999;padding:.25em .5em;text-align:left;font-size:.9em}"
        "pre{white-space:pre-wrap;word-break:break-all;font-size:.75em;border:1px solid #ccc;padding:.5em}"
        ".grade{font-size:2em;font-weight:bold}@media print{pre{font-size:.6em}}</style></head><body>\n";
   h += "<h1>Merchant credit report</h1>\n";
-  h += "<p>Merchant <b>" + Escape(Str(e["merchant"])) + "</b> &mdash; grade <span class=\"grade\">" +
-       Escape(Str(e["grade"])) + "</span> (score " + Escape(Str(e["score"])) + ", policy version " +
-       Escape(Str(e["policy_version"])) +
-       "), list: " + Escape(e["list"].get<std::string>().empty() ? std::string("none") : Str(e["list"])) +
+  h += "<p>Merchant <b>" + HtmlEscape(Str(e["merchant"])) + "</b> &mdash; grade <span class=\"grade\">" +
+      HtmlEscape(Str(e["grade"])) + "</span> (score " + HtmlEscape(Str(e["score"])) + ", policy version " +
+      HtmlEscape(Str(e["policy_version"])) +
+       "), list: " + HtmlEscape(e["list"].get<std::string>().empty() ? std::string("none") : Str(e["list"])) +
        "</p>\n";
-  h += "<p>As of " + Escape(Str(e["as_of"])) + ", ledger height " + Escape(Str(report["block"]["height"])) +
-       ", block " + Escape(Str(report["block"]["hash"])) + "</p>\n";
+  h += "<p>As of " + HtmlEscape(Str(e["as_of"])) + ", ledger height " + HtmlEscape(Str(report["block"]["height"])) +
+       ", block " + HtmlEscape(Str(report["block"]["hash"])) + "</p>\n";
   h += "<h2>Dimensions</h2><table><tr><th>dimension</th><th>score</th></tr>";
   for (const auto& [name, value] : e["dimensions"].items()) {
-    h += "<tr><td>" + Escape(name) + "</td><td>" + Escape(Str(value)) + "</td></tr>";
+    h += "<tr><td>" + HtmlEscape(name) + "</td><td>" + HtmlEscape(Str(value)) + "</td></tr>";
   }
   h += "</table>\n";
   if (!e["caps"].empty()) {
     h += "<h2>Grade caps</h2><ul>";
-    for (const auto& c : e["caps"]) h += "<li>" + Escape(Str(c)) + "</li>";
+    for (const auto& c : e["caps"]) h += "<li>" + HtmlEscape(Str(c)) + "</li>";
     h += "</ul>\n";
   }
   h += "<h2>Records behind the "
        "grade</h2><table><tr><th>record</th><th>kind</th><th>fact</th><th>dimension</th>"
        "<th>points</th><th>date</th><th>counted</th><th>note</th></tr>";
   for (const auto& c : e["contributions"]) {
-    h += "<tr><td>" + Escape(Str(c["record"]).substr(0, 16)) + "&hellip;</td><td>" + Escape(Str(c["kind"])) +
-         "</td><td>" + Escape(Str(c["fact"])) + "</td><td>" + Escape(Str(c["dimension"])) + "</td><td>" +
-         Escape(Str(c["points"])) + "</td><td>" + Escape(Str(c["date"])) + "</td><td>" +
+    h += "<tr><td>" + HtmlEscape(Str(c["record"]).substr(0, 16)) + "&hellip;</td><td>" + HtmlEscape(Str(c["kind"])) +
+         "</td><td>" + HtmlEscape(Str(c["fact"])) + "</td><td>" + HtmlEscape(Str(c["dimension"])) + "</td><td>" +
+        HtmlEscape(Str(c["points"])) + "</td><td>" + HtmlEscape(Str(c["date"])) + "</td><td>" +
          (c["counted"].get<bool>() ? "yes" : "no") + "</td><td>" +
-         Escape(c.contains("note") ? Str(c["note"]) : std::string()) + "</td></tr>";
+        HtmlEscape(c.contains("note") ? Str(c["note"]) : std::string()) + "</td></tr>";
   }
   h += "</table>\n<h2>Grade history</h2><table><tr><th>height</th><th>date</th><th>grade</th><th>list</th>"
        "<th>score</th></tr>";
   for (const auto& entry : report["history"]) {
-    h += "<tr><td>" + Escape(Str(entry["height"])) + "</td><td>" + Escape(Str(entry["date"])) + "</td><td>" +
-         Escape(Str(entry["grade"])) + "</td><td>" + Escape(Str(entry["list"])) + "</td><td>" +
-         Escape(Str(entry["score"])) + "</td></tr>";
+    h += "<tr><td>" + HtmlEscape(Str(entry["height"])) + "</td><td>" + HtmlEscape(Str(entry["date"])) + "</td><td>" +
+        HtmlEscape(Str(entry["grade"])) + "</td><td>" + HtmlEscape(Str(entry["list"])) + "</td><td>" +
+        HtmlEscape(Str(entry["score"])) + "</td></tr>";
   }
-  h += "</table>\n<h2>Signature</h2><p>Signed by operator key <code>" + Escape(Str(report["operator_key"])) +
+  h += "</table>\n<h2>Signature</h2><p>Signed by operator key <code>" + HtmlEscape(Str(report["operator_key"])) +
        "</code>. Verify offline: save the JSON below as a file and run <code>tracectl credit verify-report "
        "FILE "
        "--operator-key KEY</code>.</p>\n<pre>" +
-       Escape(ledger::CanonicalJson(report)) + "</pre>\n</body></html>\n";
+      HtmlEscape(ledger::CanonicalJson(report)) + "</pre>\n</body></html>\n";
   return h;
 }
 

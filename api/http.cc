@@ -78,6 +78,62 @@ HttpResponse FromHttplib(const httplib::Response& in) {
   return out;
 }
 
+std::string LowerAscii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, double>> QualityList(std::string_view header) {
+  std::vector<std::pair<std::string, double>> out;
+  while (!header.empty()) {
+    size_t comma = header.find(',');
+    std::string_view item = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+    double q = 1.0;
+    size_t semi = item.find(';');
+    std::string_view value = Trim(item.substr(0, semi));
+    while (semi != std::string_view::npos) {
+      std::string_view rest = item.substr(semi + 1);
+      size_t next = rest.find(';');
+      std::string_view param = Trim(rest.substr(0, next));
+      if (param.size() > 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
+        std::string number(param.substr(2));
+        char* end = nullptr;
+        double parsed = std::strtod(number.c_str(), &end);
+        q = end != number.c_str() && parsed >= 0 && parsed <= 1 ? parsed : 0;
+      }
+      semi = next == std::string_view::npos ? std::string_view::npos : semi + 1 + next;
+    }
+    if (!value.empty()) out.emplace_back(LowerAscii(value), q);
+  }
+  return out;
+}
+
+namespace {
+
+// Quality of a media type under an Accept list: the most specific match.
+double MediaQuality(const std::vector<std::pair<std::string, double>>& accept, std::string_view type) {
+  const std::string family = std::string(type.substr(0, type.find('/'))) + "/*";
+  double exact = -1, partial = -1, any = -1;
+  for (const auto& [value, q] : accept) {
+    if (value == type) exact = std::max(exact, q);
+    if (value == family) partial = std::max(partial, q);
+    if (value == "*/*") any = std::max(any, q);
+  }
+  if (exact >= 0) return exact;
+  if (partial >= 0) return partial;
+  return std::max(any, 0.0);
+}
+
 }  // namespace
 
 std::string HttpRequest::Header(std::string_view name) const {
@@ -102,6 +158,30 @@ HttpResponse& HttpResponse::SetHeader(std::string name, std::string value) {
   }
   headers.emplace_back(std::move(name), std::move(value));
   return *this;
+}
+
+bool PrefersHtml(std::string_view accept) {
+  if (Trim(accept).empty()) return false;
+  const auto list = QualityList(accept);
+  const double html = std::max(MediaQuality(list, "text/html"), MediaQuality(list, "application/xhtml+xml"));
+  const double json = MediaQuality(list, "application/json");
+  return html > json;
+}
+
+std::string HtmlEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 16);
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
 }
 
 HttpResponse JsonError(int status, std::string_view code, std::string_view message) {

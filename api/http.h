@@ -61,6 +61,18 @@ struct HttpResponse {
 HttpResponse JsonError(int status, std::string_view code, std::string_view message);
 HttpResponse JsonOk(std::string body, int status = 200);
 
+// Content negotiation and escaping, for the routes that answer HTML to
+// browsers and JSON to API clients.
+// The entries of an Accept-style header (Accept, Accept-Language):
+// (lowercased value, q), in header order; a malformed q counts as 0.
+std::vector<std::pair<std::string, double>> QualityList(std::string_view header);
+// True when Accept gives text/html (or application/xhtml+xml) a higher
+// quality than application/json, counting */* and type/* wildcards; false
+// for an absent Accept (API clients get JSON by default).
+bool PrefersHtml(std::string_view accept);
+// & < > " ' as character references.
+std::string HtmlEscape(std::string_view text);
+
 using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
 // One entry of a server's route table, as registered.

@@ -16,53 +16,6 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// The entries of an Accept-style header: (lowercased value, q).
-std::vector<std::pair<std::string, double>> QualityList(std::string_view header) {
-  std::vector<std::pair<std::string, double>> out;
-  while (!header.empty()) {
-    size_t comma = header.find(',');
-    std::string_view item = header.substr(0, comma);
-    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
-    double q = 1.0;
-    size_t semi = item.find(';');
-    std::string_view value = Trim(item.substr(0, semi));
-    while (semi != std::string_view::npos) {
-      std::string_view rest = item.substr(semi + 1);
-      size_t next = rest.find(';');
-      std::string_view param = Trim(rest.substr(0, next));
-      if (param.size() > 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
-        std::string number(param.substr(2));
-        char* end = nullptr;
-        double parsed = std::strtod(number.c_str(), &end);
-        q = end != number.c_str() && parsed >= 0 && parsed <= 1 ? parsed : 0;
-      }
-      semi = next == std::string_view::npos ? std::string_view::npos : semi + 1 + next;
-    }
-    if (!value.empty()) out.emplace_back(Lower(value), q);
-  }
-  return out;
-}
-
-// Quality of a media type under an Accept list: the most specific match.
-double MediaQuality(const std::vector<std::pair<std::string, double>>& accept, std::string_view type) {
-  const std::string family = std::string(type.substr(0, type.find('/'))) + "/*";
-  double exact = -1, partial = -1, any = -1;
-  for (const auto& [value, q] : accept) {
-    if (value == type) exact = std::max(exact, q);
-    if (value == family) partial = std::max(partial, q);
-    if (value == "*/*") any = std::max(any, q);
-  }
-  if (exact >= 0) return exact;
-  if (partial >= 0) return partial;
-  return std::max(any, 0.0);
-}
-
 // --- the words of the page, in both languages ---
 
 struct Words {
@@ -588,30 +541,6 @@ Lang ChooseLang(const std::optional<std::string>& lang_param, std::string_view a
     if (tag == "en" || tag.starts_with("en-")) en = std::max(en, q);
   }
   return zh > en ? Lang::kZh : Lang::kEn;
-}
-
-bool PrefersHtml(std::string_view accept) {
-  if (Trim(accept).empty()) return false;
-  const auto list = QualityList(accept);
-  const double html = std::max(MediaQuality(list, "text/html"), MediaQuality(list, "application/xhtml+xml"));
-  const double json = MediaQuality(list, "application/json");
-  return html > json;
-}
-
-std::string HtmlEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 16);
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
 }
 
 std::string RenderCodePage(const Json& doc, const PageContext& ctx) {

@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/http.h"
 #include "ledger/canonical_json.h"
 
 namespace traceledger::api {
@@ -31,13 +32,7 @@ std::string_view LangTag(Lang lang);
 // entry with the highest q among zh* and en*; else English.
 Lang ChooseLang(const std::optional<std::string>& lang_param, std::string_view accept_language);
 
-// True when Accept gives text/html (or application/xhtml+xml) a higher
-// quality than application/json, counting */* and type/* wildcards; false
-// for an absent Accept (API clients get JSON by default).
-bool PrefersHtml(std::string_view accept);
-
-// & < > " ' as character references.
-std::string HtmlEscape(std::string_view text);
+// PrefersHtml and HtmlEscape (api/http.h) decide and escape for the page.
 
 struct PageContext {
   Lang lang = Lang::kEn;

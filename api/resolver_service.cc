@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/resolver_page.h"
+#include "ledger/epcis.h"
 #include "qrcode/code.h"
 #include "qrcode/ledger_lookup.h"
 #include "qrcode/verify.h"
@@ -32,14 +33,7 @@ template <typename T>
 using Fallible = Result<T, Failure>;
 
 // "2026-11-21T10:00:00Z".
-std::string IsoTime(int64_t unix_s) {
-  std::time_t t = static_cast<std::time_t>(unix_s);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string IsoTime(int64_t unix_s) { return ledger::Rfc3339Utc(unix_s); }
 
 // A map that forgets everything when full: the values are cheap to
 // recompute, and a bound matters more than a hit rate under a flood of
