@@ -10,7 +10,7 @@ packages=(
   zlib1g-dev libzxing-dev libstb-dev libcrypto++-dev libcpp-httplib-dev
   libqrencode-dev libpng-dev zbar-tools
   poppler-utils
-  chromium
+  chromium fonts-wqy-microhei  # the browser test; a CJK font so zh-CN screenshots are legible
 )
 # npm (for test tooling) may come from Debian or with a NodeSource nodejs,
 # which conflicts with Debian's npm package: only ask for it when absent.
