@@ -17,6 +17,7 @@
 #include "chain/hash.h"
 #include "ledger/audit.h"
 #include "ledger/credit.h"
+#include "tests/util/temp_files.h"
 #include "tests/ledger/fixture.h"
 #include "tests/temp_dir.h"
 
@@ -26,13 +27,9 @@ namespace {
 using ledger::Json;
 using ledger::RecordKind;
 using traceledger::testing::TempDir;
+using traceledger::testing::ReadAll;
 
 constexpr const char* kContact = "Li Wei, +86 138 0013 8000, liwei@example.cn";
-
-std::string ReadAll(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // True when any file under `dir` holds `needle`.
 bool AnyFileHolds(const std::string& dir, std::string_view needle) {

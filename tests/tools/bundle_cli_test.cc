@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/util/temp_files.h"
 #include "tests/tools/tracectl_harness.h"
 #include "wallet/key.h"
 
@@ -13,14 +14,10 @@ namespace traceledger::tools {
 namespace {
 
 using ledger::Json;
+using traceledger::testing::ReadAll;
 using namespace harness;  // NOLINT: the harness is this file's vocabulary
 
 constexpr const char* kGtin = "09501101530003";
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 class BundleCliTest : public CliTest {
  protected:

@@ -7,23 +7,16 @@
 #include <string>
 #include <vector>
 
+#include "tests/util/temp_files.h"
 #include "tests/tools/tracectl_harness.h"
 
 namespace traceledger::tools {
 namespace {
 
 using ledger::Json;
+using traceledger::testing::ReadAll;
+using traceledger::testing::WriteAll;
 using namespace harness;  // NOLINT: the harness is this file's vocabulary
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void WriteAll(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
 
 class CreditCliTest : public CliTest {
  protected:

@@ -16,6 +16,7 @@
 #include "chain/store.h"
 #include "chain/witness.h"
 #include "ledger/canonical_json.h"
+#include "tests/util/temp_files.h"
 #include "tests/chain/store_fixture.h"
 #include "tests/tools/subprocess.h"
 #include "tools/cli_support.h"
@@ -27,21 +28,13 @@ namespace {
 using chain::testing::AppendBlocks;
 using chain::testing::ScratchDir;
 using ledger::Json;
+using traceledger::testing::ReadAll;
+using traceledger::testing::WriteAll;
 
 constexpr const char* kPass = "proof cli passphrase";
 
 RunResult Tracectl(const std::vector<std::string>& args, const Env& env = {}) {
   return RunProgram(TRACELEDGER_TRACECTL, args, env);
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void WriteAll(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
 }
 
 // A witness key in a keystore (one scrypt derivation, ~0.1 s).

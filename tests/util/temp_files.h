@@ -1,5 +1,5 @@
 // Test helpers for files: a temporary directory removed at the end of the
-// test, and a text file's lines.
+// test, a text file's lines, and whole files read and written.
 #ifndef TRACELEDGER_TESTS_UTIL_TEMP_FILES_H_
 #define TRACELEDGER_TESTS_UTIL_TEMP_FILES_H_
 
@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,18 @@ inline std::vector<std::string> ReadLines(const std::string& path) {
   std::string line;
   while (std::getline(in, line)) out.push_back(line);
   return out;
+}
+
+// A file's bytes ("" if it cannot be read).
+inline std::string ReadAll(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Replaces a file's contents with `text`.
+inline void WriteAll(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
 }
 
 }  // namespace traceledger::testing
