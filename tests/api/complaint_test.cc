@@ -18,6 +18,7 @@
 #include "ledger/audit.h"
 #include "ledger/credit.h"
 #include "tests/util/temp_files.h"
+#include "tests/api/http_answer.h"
 #include "tests/ledger/fixture.h"
 #include "tests/temp_dir.h"
 
@@ -255,21 +256,14 @@ class ComplaintServiceTest : public ledger::testing::LedgerFixture {
   }
   void TearDown() override { server_->Stop(); }
 
-  struct Answer {
-    int status = 0;
-    Json json;
-  };
+  using Answer = traceledger::testing::Answer;
   Answer Post(const std::string& body, const std::string& type = "application/json") {
     return Parse(client_->Post("/v1/complaints", body, type));
   }
   Answer Get(const std::string& target) { return Parse(client_->Get(target)); }
-  static Answer Parse(const Result<HttpResponse, HttpError>& r) {
-    EXPECT_TRUE(r.ok());
-    if (!r.ok()) return {};
-    return Answer{r->status, Json::parse(r->body, nullptr, false)};
-  }
-  static std::string Code(const Answer& a) { return a.json.is_object() ? a.json["error"].value("code", "") : ""; }
-  static std::string Field(const Answer& a) { return a.json.is_object() ? a.json["error"].value("field", "") : ""; }
+  static Answer Parse(const Result<HttpResponse, HttpError>& r) { return traceledger::testing::ToAnswer(r); }
+  static std::string Code(const Answer& a) { return a.ErrorCode(); }
+  static std::string Field(const Answer& a) { return a.ErrorField(); }
 
   TempDir dir_;
   std::optional<ledger::testing::Actor> merchant_, regulator_;

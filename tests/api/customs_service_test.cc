@@ -12,6 +12,7 @@
 #include "api/node_service.h"
 #include "qrcode/code.h"
 #include "qrcode/render.h"
+#include "tests/api/http_answer.h"
 #include "tests/ledger/fixture.h"
 
 namespace traceledger::api {
@@ -92,38 +93,15 @@ class CustomsServiceTest : public ledger::testing::LedgerFixture {
     return qrcode::FormatCode(c);
   }
 
-  struct Answer {
-    int status = 0;
-    Json json;
-    std::string body, content_type;
-    std::vector<std::pair<std::string, std::string>> headers;
-    std::string Header(const std::string& name) const {
-      for (const auto& [k, v] : headers) {
-        if (strcasecmp(k.c_str(), name.c_str()) == 0) return v;
-      }
-      return "";
-    }
-  };
-  static Answer Parse(const Result<HttpResponse, HttpError>& r) {
-    Answer a;
-    EXPECT_TRUE(r.ok()) << r.error().message;
-    if (!r.ok()) return a;
-    a.status = r->status;
-    a.body = r->body;
-    a.content_type = r->content_type;
-    a.headers = r->headers;
-    a.json = Json::parse(r->body, nullptr, /*allow_exceptions=*/false);
-    return a;
-  }
+  using Answer = traceledger::testing::Answer;
+  static Answer Parse(const Result<HttpResponse, HttpError>& r) { return traceledger::testing::ToAnswer(r); }
   Answer Get(const std::string& target, std::vector<std::pair<std::string, std::string>> headers = {}) {
     return Parse(client_->Get(target, headers));
   }
   Answer Post(const std::string& target, const std::string& body, const std::string& type = "application/json") {
     return Parse(client_->Post(target, body, type));
   }
-  static std::string ErrorCode(const Answer& a) {
-    return a.json.is_object() && a.json.contains("error") ? a.json["error"].value("code", "") : "";
-  }
+  static std::string ErrorCode(const Answer& a) { return a.ErrorCode(); }
   void ExpectError(const Answer& a, int status, const std::string& code) {
     EXPECT_EQ(a.status, status) << a.body;
     EXPECT_EQ(ErrorCode(a), code) << a.body;

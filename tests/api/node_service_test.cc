@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ledger/replica.h"
+#include "tests/api/http_answer.h"
 #include "tests/api/replica_world.h"
 #include "util/encoding.h"
 
@@ -29,27 +30,13 @@ class NodeServiceTest : public ::testing::Test {
   }
 
   // GET or POST; the response, with its body parsed when it is JSON.
-  struct Answer {
-    int status = 0;
-    Json json;
-    std::string body;
-  };
+  using Answer = traceledger::testing::Answer;
   Answer Get(const std::string& target) { return Parse(client_->Get(target)); }
   Answer Post(const std::string& body) {
     return Parse(client_->Post("/v1/records", body, "application/json"));
   }
-  static Answer Parse(const Result<HttpResponse, HttpError>& r) {
-    Answer a;
-    EXPECT_TRUE(r.ok()) << r.error().message;
-    if (!r.ok()) return a;
-    a.status = r->status;
-    a.body = r->body;
-    a.json = Json::parse(r->body, nullptr, /*allow_exceptions=*/false);
-    return a;
-  }
-  static std::string ErrorCode(const Answer& a) {
-    return a.json.is_object() && a.json.contains("error") ? a.json["error"].value("code", "") : "";
-  }
+  static Answer Parse(const Result<HttpResponse, HttpError>& r) { return traceledger::testing::ToAnswer(r); }
+  static std::string ErrorCode(const Answer& a) { return a.ErrorCode(); }
 
   TempDir dir_;
   ReplicaWorld world_;

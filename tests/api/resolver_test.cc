@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/resolver_page.h"
+#include "tests/api/http_answer.h"
 #include "tests/api/resolver_world.h"
 
 namespace traceledger::api {
@@ -23,47 +24,22 @@ using testing::ResolverWorld;
 
 constexpr const char* kBrowserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
-struct Answer {
-  int status = 0;
-  std::string content_type;
-  std::string body;
-  Json json;
-  std::vector<std::pair<std::string, std::string>> headers;
+using traceledger::testing::Answer;
 
-  std::string Header(std::string_view name) const {
-    for (const auto& [k, v] : headers) {
-      if (k.size() == name.size() &&
-          std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
-        return v;
-    }
-    return "";
-  }
-  std::string ErrorCode() const {
-    return json.is_object() && json.contains("error") ? json["error"].value("code", "") : "";
-  }
-  std::vector<std::string> Warnings() const {
-    std::vector<std::string> out;
-    if (json.is_object() && json.contains("warnings"))
-      for (const auto& w : json["warnings"]) out.push_back(w.value("code", ""));
-    return out;
-  }
-};
+// The codes of a resolver answer's warnings, in order.
+std::vector<std::string> Warnings(const Answer& a) {
+  std::vector<std::string> out;
+  if (a.json.is_object() && a.json.contains("warnings"))
+    for (const auto& w : a.json["warnings"]) out.push_back(w.value("code", ""));
+  return out;
+}
 
 class ResolverTest : public ResolverWorld {
  protected:
   Answer Send(const std::string& method, const std::string& target,
               std::vector<std::pair<std::string, std::string>> headers = {}, const std::string& body = "",
               const std::string& content_type = "") {
-    auto r = client_->Send(method, target, body, content_type, headers);
-    Answer a;
-    EXPECT_TRUE(r.ok()) << r.error().message;
-    if (!r.ok()) return a;
-    a.status = r->status;
-    a.content_type = r->content_type;
-    a.body = r->body;
-    a.headers = r->headers;
-    a.json = Json::parse(r->body, nullptr, /*allow_exceptions=*/false);
-    return a;
+    return traceledger::testing::ToAnswer(client_->Send(method, target, body, content_type, headers));
   }
   Answer Get(const std::string& uri, std::vector<std::pair<std::string, std::string>> headers = {}) {
     return Send("GET", Path(uri), std::move(headers));
@@ -135,17 +111,17 @@ TEST_F(ResolverTest, StatusesBecomeVerdictsAndWarnings) {
   Answer revoked = Get(good_[3].uri);
   EXPECT_EQ(revoked.status, 200);
   EXPECT_EQ(revoked.json["verdict"], "not_genuine");
-  EXPECT_EQ(revoked.Warnings(), std::vector<std::string>{"revoked"});
+  EXPECT_EQ(Warnings(revoked), std::vector<std::string>{"revoked"});
 
   Answer recalled = Get(recalled_[0].uri);
   EXPECT_EQ(recalled.status, 200);
   EXPECT_EQ(recalled.json["verdict"], "warning");
-  EXPECT_EQ(recalled.Warnings(), std::vector<std::string>{"recalled"});
+  EXPECT_EQ(Warnings(recalled), std::vector<std::string>{"recalled"});
   EXPECT_EQ(recalled.json["lot"]["recall"]["reason"], "mislabelled allergens");
 
   Answer failed = Get(failed_[0].uri);
   EXPECT_EQ(failed.json["verdict"], "warning");
-  EXPECT_EQ(failed.Warnings(), std::vector<std::string>{"failed_inspection"});
+  EXPECT_EQ(Warnings(failed), std::vector<std::string>{"failed_inspection"});
 }
 
 TEST_F(ResolverTest, ForgedAndUnknownCodesAreNotGenuine) {
@@ -300,7 +276,7 @@ TEST_F(ResolverTest, PinIsConsumedOnceThenReportedUsed) {
 
   Answer scan = Get(uri);
   EXPECT_EQ(scan.json["verdict"], "warning");
-  EXPECT_EQ(scan.Warnings(), std::vector<std::string>{"pin_used"});
+  EXPECT_EQ(Warnings(scan), std::vector<std::string>{"pin_used"});
   EXPECT_EQ(scan.json["pin"]["consumed"], true);
   Answer page = Page(uri);
   EXPECT_NE(page.body.find("data-warning=\"pin_used\""), std::string::npos);
@@ -438,7 +414,7 @@ TEST_F(CloneResolverTest, ManyRegionsRaiseTheCloneWarning) {
   for (const char* region : {"CN-44", "CN-11", "US-CA"}) a = Get(good_[0].uri, {{"X-Region", region}});
   ASSERT_EQ(a.status, 200);
   EXPECT_EQ(a.json["verdict"], "warning");
-  EXPECT_EQ(a.Warnings(), std::vector<std::string>{"clone_suspected"});
+  EXPECT_EQ(Warnings(a), std::vector<std::string>{"clone_suspected"});
   EXPECT_EQ(a.json["scans"]["regions"], 3);
   const std::string message = a.json["warnings"][0]["message"];
   EXPECT_EQ(message, "scanned 3 times in 3 regions since 2026-11-21T00:00:00Z");
